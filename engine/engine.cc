@@ -1,0 +1,528 @@
+#include "engine/engine.h"
+
+#include <fmt/format.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "engine/keys.h"
+#include "ledger/assert.h"
+#include "ledger/limits.h"
+#include "ledger/state_machine.h"
+
+namespace lf::engine {
+
+struct Engine::AccountCache {
+  std::unordered_map<std::string, ledger::Account> accounts;
+};
+
+namespace {
+
+// Column families, in handle order. DO NOT reorder: open() maps them by name,
+// but tests and docs refer to this list.
+constexpr const char* column_family_names[] = {"default",  "events", "accounts", "pending",
+                                               "commands", "expiry", "history",  "meta"};
+
+// Events read per step of a history catch-up (one write batch each).
+constexpr std::size_t history_catch_up_events_max = 4096;
+
+Status from_rocksdb(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::ok();
+  if (s.IsCorruption()) return Status::corruption(fmt::format("{}: {}", what, s.ToString()));
+  return Status::io_error(fmt::format("{}: {}", what, s.ToString()));
+}
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+rocksdb::ColumnFamilyOptions family_options(const EngineOptions& options,
+                                            const std::shared_ptr<rocksdb::Cache>& cache,
+                                            bool point_lookups) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = options.write_buffer_bytes;
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  if (point_lookups) {
+    // Most command ids and many account ids are looked up and not found:
+    // bloom filters in SSTs and in the memtable answer those without a seek.
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = true;
+    cf.memtable_whole_key_filtering = true;
+    cf.memtable_prefix_bloom_size_ratio = 0.05;
+  }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+void sort_unique(std::vector<std::string>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// Accounts an event concerns, for the history index: each distinct account in
+// its postings, plus the account opened or closed.
+std::vector<std::string_view> event_accounts(const ledger::Event& event) {
+  std::vector<std::string_view> accounts;
+  if (const auto* opened = std::get_if<ledger::AccountOpened>(&event.body)) {
+    accounts.push_back(opened->account.id);
+  } else if (const auto* closed = std::get_if<ledger::AccountClosed>(&event.body)) {
+    accounts.push_back(closed->account);
+  }
+  for (const ledger::Posting& p : event.postings) {
+    if (std::find(accounts.begin(), accounts.end(), p.account) == accounts.end()) {
+      accounts.push_back(p.account);
+    }
+  }
+  return accounts;
+}
+
+std::string u64be(std::uint64_t v) {
+  std::string s;
+  put_u64be(s, v);
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
+                                             const EngineOptions& options) {
+  std::unique_ptr<Engine> engine(new Engine());
+  engine->directory_ = directory;
+  engine->options_ = options;
+  engine->cache_ = std::make_unique<AccountCache>();
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1u << 20;
+  db_options.paranoid_checks = true;
+  if (options.env != nullptr) db_options.env = options.env;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : column_family_names) {
+    const std::string_view n(name);
+    const bool point_lookups = n == "accounts" || n == "pending" || n == "commands";
+    families.emplace_back(name, family_options(options, cache, point_lookups));
+  }
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, directory, families, &engine->handles_, &db);
+  if (!s.ok()) return from_rocksdb(s, "open " + directory);
+  engine->db_.reset(db);
+  engine->events_ = engine->handles_[1];
+  engine->accounts_ = engine->handles_[2];
+  engine->pending_ = engine->handles_[3];
+  engine->commands_ = engine->handles_[4];
+  engine->expiry_ = engine->handles_[5];
+  engine->history_ = engine->handles_[6];
+  engine->meta_ = engine->handles_[7];
+  Status loaded = engine->load_head();
+  if (!loaded.is_ok()) return loaded;
+  return engine;
+}
+
+Engine::~Engine() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    (void)db_->DestroyColumnFamilyHandle(handle);  // Only fails for the default handle.
+  }
+  (void)db_->Close();  // Nothing to do about a failed close: the WAL has the data.
+}
+
+Status Engine::load_head() {
+  Result<std::optional<std::string>> bytes = get(meta_, meta_head_key);
+  if (!bytes.is_ok()) return bytes.status();
+  if (!bytes->has_value()) {
+    head_ = Head{};
+    return Status::ok();
+  }
+  Result<Head> head = decode_head(**bytes);
+  if (!head.is_ok()) return head.status();
+  head_ = *head;
+  return Status::ok();
+}
+
+Result<std::optional<std::string>> Engine::get(rocksdb::ColumnFamilyHandle* cf,
+                                               std::string_view key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, slice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return from_rocksdb(s, "get");
+  return std::optional<std::string>(std::move(value));
+}
+
+// ---------------------------------------------------------------- prefetch
+
+// Reads `ids` from `cf` with one MultiGet; calls fn(id, bytes-or-null).
+template <typename Fn>
+Status multi_get(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
+                 const std::vector<std::string>& ids, Fn&& fn) {
+  if (ids.empty()) return Status::ok();
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(ids.size());
+  for (const std::string& id : ids) keys.emplace_back(id);
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  db.MultiGet(rocksdb::ReadOptions(), cf, keys.size(), keys.data(), values.data(), statuses.data(),
+              /*sorted_input=*/true);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      LF_RETURN_IF_ERROR(fn(ids[i], nullptr));
+    } else if (!statuses[i].ok()) {
+      return from_rocksdb(statuses[i], "multiget");
+    } else {
+      const std::string_view bytes = view(values[i]);
+      LF_RETURN_IF_ERROR(fn(ids[i], &bytes));
+    }
+  }
+  return Status::ok();
+}
+
+Status Engine::load_commands(std::vector<std::string>& ids, ledger::WorkingSet& state) {
+  sort_unique(ids);
+  return multi_get(*db_, commands_, ids, [&](const std::string& id, const std::string_view* bytes) {
+    if (bytes == nullptr) {
+      state.load_command(id, std::nullopt);
+      return Status::ok();
+    }
+    Result<ledger::CommandRecord> record = decode_command_record(id, *bytes);
+    if (!record.is_ok()) return record.status();
+    state.load_command(id, std::move(record).value());
+    return Status::ok();
+  });
+}
+
+Status Engine::load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& state,
+                             std::vector<std::string>& accounts_out) {
+  sort_unique(ids);
+  std::erase_if(ids, [&](const std::string& id) { return state.pending_loaded(id); });
+  return multi_get(*db_, pending_, ids, [&](const std::string& id, const std::string_view* bytes) {
+    if (bytes == nullptr) {
+      state.load_pending(id, std::nullopt);
+      return Status::ok();
+    }
+    Result<ledger::PendingTransfer> pending = decode_pending(id, *bytes);
+    if (!pending.is_ok()) return pending.status();
+    accounts_out.push_back(pending->debit_account);
+    accounts_out.push_back(pending->credit_account);
+    state.load_pending(id, std::move(pending).value());
+    return Status::ok();
+  });
+}
+
+Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state) {
+  sort_unique(ids);
+  std::vector<std::string> misses;
+  for (const std::string& id : ids) {
+    auto it = cache_->accounts.find(id);
+    if (it != cache_->accounts.end()) {
+      state.load_account(id, it->second);
+    } else {
+      misses.push_back(id);
+    }
+  }
+  return multi_get(*db_, accounts_, misses, [&](const std::string& id, const std::string_view* b) {
+    if (b == nullptr) {
+      state.load_account(id, std::nullopt);
+      return Status::ok();
+    }
+    Result<ledger::Account> account = decode_account(id, *b);
+    if (!account.is_ok()) return account.status();
+    state.load_account(id, std::move(account).value());
+    return Status::ok();
+  });
+}
+
+Status Engine::load_due_expiries(ledger::TimestampMs through, ledger::WorkingSet& state,
+                                 std::vector<std::string>& pendings_out) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = view(it->key());
+    if (key.size() < 9) return Status::corruption("expiry key too short");
+    const ledger::TimestampMs at = get_u64be(key);
+    if (at > through) break;
+    state.load_expiry(at, key.substr(8));
+    pendings_out.emplace_back(key.substr(8));
+  }
+  return from_rocksdb(it->status(), "scan expiry");
+}
+
+Status Engine::prefetch(std::span<const ledger::Command> commands, ledger::WorkingSet& state) {
+  ledger::KeySet keys;
+  ledger::TimestampMs time_max = head_.ledger.logical_time_ms;
+  for (const ledger::Command& command : commands) {
+    ledger::collect_keys(command, keys);
+    time_max = std::max(time_max, command.timestamp_ms);
+  }
+  LF_RETURN_IF_ERROR(load_commands(keys.commands, state));
+  LF_RETURN_IF_ERROR(load_due_expiries(time_max, state, keys.pendings));
+  LF_RETURN_IF_ERROR(load_pendings(keys.pendings, state, keys.accounts));
+  return load_accounts(keys.accounts, state);
+}
+
+// ---------------------------------------------------------------- apply
+
+Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
+                                  std::span<const MetaPut> meta) {
+  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  if (commands.empty() || commands.size() > ledger::batch_commands_max) {
+    return Status::invalid_argument(fmt::format("batch of {} commands; allowed 1..{}",
+                                                commands.size(), ledger::batch_commands_max));
+  }
+  ledger::WorkingSet state(head_.ledger);
+  LF_RETURN_IF_ERROR(prefetch(commands, state));
+
+  BatchResult result;
+  result.first_seq = head_.ledger.next_seq;
+  result.outcomes.reserve(commands.size());
+  std::vector<ledger::Event> events;
+  events.reserve(commands.size());
+  for (const ledger::Command& command : commands) {
+    result.outcomes.push_back(ledger::decide(state, command, events));
+  }
+  result.next_seq = state.head().next_seq;
+  LF_ASSERT(result.next_seq == result.first_seq + events.size());
+
+  rocksdb::WriteBatch batch(64 + 512 * events.size());
+  Head head{state.head(), head_.chain_head};
+  Result<ledger::Sequence> indexed = history_indexed_through();
+  if (!indexed.is_ok()) return indexed.status();
+  const bool index_inline = options_.history_index_inline && *indexed + 1 == result.first_seq;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const ledger::Event& event = events[i];
+    LF_ASSERT(event.seq == result.first_seq + i);
+    LF_ASSERT(ledger::postings_balance(event.postings));
+    const std::string_view bytes = encoder_.encode(event, head.chain_head);
+    const Sha256 hash = sha256(bytes);
+    batch.Put(events_, event_key(event.seq), encoder_.seal(bytes, hash));
+    head.chain_head = hash;
+    if (index_inline) {
+      for (std::string_view account : event_accounts(event)) {
+        batch.Put(history_, history_key(account, event.seq), rocksdb::Slice());
+      }
+    }
+  }
+  if (index_inline && !events.empty()) {
+    batch.Put(meta_, meta_history_indexed_key, u64be(result.next_seq - 1));
+  }
+  state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
+    if (account == nullptr) {
+      batch.Delete(accounts_, id);  // Opened then rolled back: never stored.
+    } else {
+      batch.Put(accounts_, id, encode_account(*account));
+    }
+  });
+  state.for_each_dirty_pending([&](const std::string& id, const ledger::PendingTransfer* p) {
+    if (p == nullptr) {
+      batch.Delete(pending_, id);
+    } else {
+      batch.Put(pending_, id, encode_pending(*p));
+    }
+  });
+  state.for_each_dirty_command([&](const std::string& id, const ledger::CommandRecord* r) {
+    if (r == nullptr) {
+      batch.Delete(commands_, id);
+    } else {
+      batch.Put(commands_, id, encode_command_record(*r));
+    }
+  });
+  for (const auto& [key, present] : state.expiry_changes()) {
+    const std::string k = expiry_key(key.first, key.second);
+    if (present) {
+      batch.Put(expiry_, k, rocksdb::Slice());
+    } else {
+      batch.Delete(expiry_, k);
+    }
+  }
+  for (const MetaPut& put : meta) batch.Put(meta_, put.key, put.value);
+  batch.Put(meta_, meta_head_key, encode_head(head));
+
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_commits;
+  rocksdb::Status s = db_->Write(write_options, &batch);
+  if (!s.ok()) {
+    failed_ = true;
+    return from_rocksdb(s, "commit batch");
+  }
+  head_ = head;
+  if (cache_->accounts.size() > options_.account_cache_entries_max) cache_->accounts.clear();
+  state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
+    if (account == nullptr) {
+      cache_->accounts.erase(id);
+    } else {
+      cache_->accounts.insert_or_assign(id, *account);
+    }
+  });
+  return result;
+}
+
+// ---------------------------------------------------------------- queries
+
+Result<std::optional<ledger::Account>> Engine::account(std::string_view id) {
+  Result<std::optional<std::string>> bytes = get(accounts_, id);
+  if (!bytes.is_ok()) return bytes.status();
+  if (!bytes->has_value()) return std::optional<ledger::Account>();
+  Result<ledger::Account> account = decode_account(id, **bytes);
+  if (!account.is_ok()) return account.status();
+  return std::optional<ledger::Account>(std::move(account).value());
+}
+
+Status Engine::for_each_account(const std::function<bool(const ledger::Account&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), accounts_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Result<ledger::Account> account = decode_account(view(it->key()), view(it->value()));
+    if (!account.is_ok()) return account.status();
+    if (!fn(*account)) break;
+  }
+  return from_rocksdb(it->status(), "scan accounts");
+}
+
+Result<std::optional<ledger::PendingTransfer>> Engine::pending(std::string_view id) {
+  Result<std::optional<std::string>> bytes = get(pending_, id);
+  if (!bytes.is_ok()) return bytes.status();
+  if (!bytes->has_value()) return std::optional<ledger::PendingTransfer>();
+  Result<ledger::PendingTransfer> pending = decode_pending(id, **bytes);
+  if (!pending.is_ok()) return pending.status();
+  return std::optional<ledger::PendingTransfer>(std::move(pending).value());
+}
+
+Status Engine::for_each_pending(const std::function<bool(const ledger::PendingTransfer&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), pending_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Result<ledger::PendingTransfer> p = decode_pending(view(it->key()), view(it->value()));
+    if (!p.is_ok()) return p.status();
+    if (!fn(*p)) break;
+  }
+  return from_rocksdb(it->status(), "scan pending");
+}
+
+Result<std::optional<ledger::CommandRecord>> Engine::command_record(std::string_view id) {
+  Result<std::optional<std::string>> bytes = get(commands_, id);
+  if (!bytes.is_ok()) return bytes.status();
+  if (!bytes->has_value()) return std::optional<ledger::CommandRecord>();
+  Result<ledger::CommandRecord> record = decode_command_record(id, **bytes);
+  if (!record.is_ok()) return record.status();
+  return std::optional<ledger::CommandRecord>(std::move(record).value());
+}
+
+Result<std::optional<std::string>> Engine::meta(std::string_view key) { return get(meta_, key); }
+
+Status Engine::for_each_raw_event(
+    ledger::Sequence from, const std::function<bool(ledger::Sequence, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  for (it->Seek(event_key(from)); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return Status::corruption("event key is not 8 bytes");
+    if (!fn(get_u64be(view(it->key())), view(it->value()))) break;
+  }
+  return from_rocksdb(it->status(), "scan events");
+}
+
+Status Engine::for_each_event(ledger::Sequence from,
+                              const std::function<bool(const codec::OpenedEvent&)>& fn) {
+  Status failure;
+  LF_RETURN_IF_ERROR(for_each_raw_event(from, [&](ledger::Sequence seq, std::string_view bytes) {
+    Result<codec::OpenedEvent> opened = codec::open_event(bytes);
+    if (!opened.is_ok()) {
+      failure = Status::corruption(fmt::format("event {}: {}", seq, opened.status().message()));
+      return false;
+    }
+    if (opened->event.seq != seq) {
+      failure =
+          Status::corruption(fmt::format("event stored at {} says seq {}", seq, opened->event.seq));
+      return false;
+    }
+    return fn(*opened);
+  }));
+  return failure;
+}
+
+Result<ledger::Sequence> Engine::history_indexed_through() {
+  Result<std::optional<std::string>> bytes = get(meta_, meta_history_indexed_key);
+  if (!bytes.is_ok()) return bytes.status();
+  if (!bytes->has_value()) return ledger::Sequence{0};
+  if ((*bytes)->size() != 8) return Status::corruption("history_indexed_seq is not 8 bytes");
+  return get_u64be(**bytes);
+}
+
+Status Engine::catch_up_history() {
+  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  while (true) {
+    Result<ledger::Sequence> indexed = history_indexed_through();
+    if (!indexed.is_ok()) return indexed.status();
+    if (*indexed + 1 >= head_.ledger.next_seq) return Status::ok();
+    rocksdb::WriteBatch batch;
+    ledger::Sequence last = *indexed;
+    std::size_t count = 0;
+    LF_RETURN_IF_ERROR(for_each_event(*indexed + 1, [&](const codec::OpenedEvent& e) {
+      for (std::string_view account : event_accounts(e.event)) {
+        batch.Put(history_, history_key(account, e.event.seq), rocksdb::Slice());
+      }
+      last = e.event.seq;
+      return ++count < history_catch_up_events_max;
+    }));
+    if (last == *indexed) return Status::corruption("history index cannot advance: event missing");
+    batch.Put(meta_, meta_history_indexed_key, u64be(last));
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.sync_commits;
+    rocksdb::Status s = db_->Write(write_options, &batch);
+    if (!s.ok()) {
+      failed_ = true;
+      return from_rocksdb(s, "write history index");
+    }
+  }
+}
+
+Result<HistoryPage> Engine::history(std::string_view account, std::size_t limit,
+                                    ledger::Sequence before_seq) {
+  LF_RETURN_IF_ERROR(catch_up_history());
+  HistoryPage page;
+  Result<ledger::Sequence> indexed = history_indexed_through();
+  if (!indexed.is_ok()) return indexed.status();
+  page.indexed_through = *indexed;
+  page.log_head = head_.ledger.next_seq - 1;
+  const std::string prefix = history_prefix(account);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), history_));
+  const ledger::Sequence start = before_seq == 0 ? UINT64_MAX : before_seq - 1;
+  for (it->SeekForPrev(history_key(account, start)); it->Valid() && page.entries.size() < limit;
+       it->Prev()) {
+    const std::string_view key = view(it->key());
+    if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
+    const ledger::Sequence seq = get_u64be(key.substr(prefix.size()));
+    Result<std::optional<std::string>> bytes = get(events_, event_key(seq));
+    if (!bytes.is_ok()) return bytes.status();
+    if (!bytes->has_value()) return Status::corruption(fmt::format("event {} missing", seq));
+    Result<codec::OpenedEvent> opened = codec::open_event(**bytes);
+    if (!opened.is_ok()) {
+      return Status::corruption(fmt::format("event {}: {}", seq, opened.status().message()));
+    }
+    page.entries.push_back({seq, std::move(opened->event)});
+  }
+  LF_RETURN_IF_ERROR(from_rocksdb(it->status(), "scan history"));
+  return page;
+}
+
+// ---------------------------------------------------------------- debug
+
+Status Engine::debug_put_event(ledger::Sequence seq, std::string_view bytes) {
+  return from_rocksdb(db_->Put(rocksdb::WriteOptions(), events_, event_key(seq), slice(bytes)),
+                      "debug put event");
+}
+Status Engine::debug_delete_event(ledger::Sequence seq) {
+  return from_rocksdb(db_->Delete(rocksdb::WriteOptions(), events_, event_key(seq)),
+                      "debug delete event");
+}
+Status Engine::debug_put_account_raw(std::string_view id, std::string_view bytes) {
+  cache_->accounts.erase(std::string(id));
+  return from_rocksdb(db_->Put(rocksdb::WriteOptions(), accounts_, slice(id), slice(bytes)),
+                      "debug put account");
+}
+
+}  // namespace lf::engine

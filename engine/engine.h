@@ -1,0 +1,169 @@
+// Engine: one shard of the ledger. Owns one RocksDB store directory and turns
+// batches of commands into outcomes and durable, hash-chained events.
+//
+// apply() is the whole write path (TigerBeetle's prefetch/commit split):
+//   1. prefetch: read every key the batch touches (accounts, pending
+//      transfers, command ids, due expiries) into a ledger::WorkingSet;
+//   2. decide: run the pure state machine over the batch, in memory;
+//   3. commit: encode events (each chained to its predecessor by SHA-256),
+//      projections, idempotency records, the head and any caller-supplied
+//      meta entries (Kafka offsets) into ONE rocksdb::WriteBatch, written with
+//      one WAL sync (group commit). Nothing is ever half-applied.
+// Outcomes are returned only after the commit is durable.
+//
+// Several engines (shards) can live in one process, one directory each.
+//
+// Failure: an operating error during commit leaves the store as it was before
+// the batch (RocksDB's batch atomicity). The engine then refuses further
+// writes (Status::failed) until reopened, because RocksDB may have stopped
+// accepting writes and the caller must decide what to do.
+//
+// Thread-safety: an Engine is used by one thread at a time (the shard's
+// writer). Read-only queries may run concurrently with each other but not
+// with apply().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/records.h"
+#include "ledger/status.h"
+#include "ledger/types.h"
+#include "schemas/codec.h"
+
+namespace rocksdb {
+class DB;
+class Env;
+class ColumnFamilyHandle;
+class Cache;
+}  // namespace rocksdb
+
+namespace lf::engine {
+
+struct EngineOptions {
+  // Sync the write-ahead log once per batch before returning outcomes.
+  // Default: true. false trades durability of the last batches for speed.
+  bool sync_commits = true;
+  // Create the store if the directory holds none. Default: true.
+  bool create_if_missing = true;
+  // Write the per-account history index in the commit's own batch (true) or
+  // leave it to catch_up_history() just behind the log (false). Default: true.
+  bool history_index_inline = true;
+  // Accounts kept in memory between batches (write-through). Default: 1M.
+  std::size_t account_cache_entries_max = 1u << 20;
+  // RocksDB block cache. Default: 128 MiB.
+  std::size_t block_cache_bytes = 128u << 20;
+  // Memtable size per column family. Default: 64 MiB.
+  std::size_t write_buffer_bytes = 64u << 20;
+  // RocksDB environment (tests inject faults through it). Default: the OS.
+  rocksdb::Env* env = nullptr;
+};
+
+// A meta entry written atomically with a batch (e.g. a Kafka offset).
+struct MetaPut {
+  std::string key;
+  std::string value;
+};
+
+struct BatchResult {
+  std::vector<ledger::Outcome> outcomes;  // One per command, in order.
+  ledger::Sequence first_seq = 0;         // Events this batch appended:
+  ledger::Sequence next_seq = 0;          //   [first_seq, next_seq).
+};
+
+// One entry of an account's history: an event that moved its balance.
+struct HistoryEntry {
+  ledger::Sequence seq = 0;
+  ledger::Event event;
+};
+
+struct HistoryPage {
+  std::vector<HistoryEntry> entries;
+  ledger::Sequence indexed_through = 0;  // The index covers events 1..indexed_through.
+  ledger::Sequence log_head = 0;         // Last event in the log.
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> open(const std::string& directory,
+                                              const EngineOptions& options = {});
+  ~Engine();
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Decides and durably commits one batch. REQUIRES: 1..batch_commands_max
+  // commands. `meta` entries are written in the same atomic batch.
+  Result<BatchResult> apply(std::span<const ledger::Command> commands,
+                            std::span<const MetaPut> meta = {});
+
+  const Head& head() const { return head_; }
+  const std::string& directory() const { return directory_; }
+
+  // ---- Queries (read the committed projections).
+  Result<std::optional<ledger::Account>> account(std::string_view id);
+  // Every account in id order; fn returns false to stop.
+  Status for_each_account(const std::function<bool(const ledger::Account&)>& fn);
+  Result<std::optional<ledger::PendingTransfer>> pending(std::string_view id);
+  Status for_each_pending(const std::function<bool(const ledger::PendingTransfer&)>& fn);
+  Result<std::optional<ledger::CommandRecord>> command_record(std::string_view id);
+  Result<std::optional<std::string>> meta(std::string_view key);
+  // Events with seq >= from, verified (hash, layout, balance) as they are
+  // read; fn returns false to stop. The chain itself is checked by verify().
+  Status for_each_event(ledger::Sequence from,
+                        const std::function<bool(const codec::OpenedEvent&)>& fn);
+  // The raw stored bytes of every event from `from` on (for verify/tests).
+  Status for_each_raw_event(
+      ledger::Sequence from,
+      const std::function<bool(ledger::Sequence key_seq, std::string_view bytes)>& fn);
+  // Events that touched `account`, newest first, up to `limit`, starting
+  // below `before_seq` (0 = from the newest). Catches the index up first.
+  Result<HistoryPage> history(std::string_view account, std::size_t limit,
+                              ledger::Sequence before_seq = 0);
+  // Indexes events the history index has not covered yet.
+  Status catch_up_history();
+
+  // For tests of tamper detection: direct access to raw column families.
+  Status debug_put_event(ledger::Sequence seq, std::string_view bytes);
+  Status debug_delete_event(ledger::Sequence seq);
+  Status debug_put_account_raw(std::string_view id, std::string_view bytes);
+
+ private:
+  Engine() = default;
+  Status load_head();
+  Status prefetch(std::span<const ledger::Command> commands, ledger::WorkingSet& state);
+  Status load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state);
+  Status load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& state,
+                       std::vector<std::string>& accounts_out);
+  Status load_commands(std::vector<std::string>& ids, ledger::WorkingSet& state);
+  Status load_due_expiries(ledger::TimestampMs through, ledger::WorkingSet& state,
+                           std::vector<std::string>& pendings_out);
+  Result<std::optional<std::string>> get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+  Result<ledger::Sequence> history_indexed_through();
+
+  std::string directory_;
+  EngineOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* accounts_ = nullptr;
+  rocksdb::ColumnFamilyHandle* pending_ = nullptr;
+  rocksdb::ColumnFamilyHandle* commands_ = nullptr;
+  rocksdb::ColumnFamilyHandle* expiry_ = nullptr;
+  rocksdb::ColumnFamilyHandle* history_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  Head head_;
+  bool failed_ = false;
+  codec::EventEncoder encoder_;
+  // Write-through cache of committed accounts (id -> account).
+  struct AccountCache;
+  std::unique_ptr<AccountCache> cache_;
+};
+
+}  // namespace lf::engine

@@ -1,0 +1,174 @@
+// WorkingSet: the part of a ledger's state that one batch of commands may read
+// or write, held in memory while the state machine decides the batch.
+//
+// Life of a batch (TigerBeetle's prefetch/commit split):
+//   1. The engine asks the state machine which keys the batch touches
+//      (StateMachine::collect_keys), reads them from storage and `load_*`s each
+//      one, present or absent. Due expiries are loaded the same way.
+//   2. The state machine decides every command in order against this set only.
+//      Reading a key that was not loaded is a prefetch bug and aborts.
+//   3. The engine writes the dirty entries, in the order they were first
+//      dirtied (deterministic), with the events, in one atomic batch.
+//
+// Savepoints give linked chains and journals all-or-nothing semantics: every
+// write after savepoint() is undone by rollback().
+//
+// Thread-safety: none; one batch is decided by one thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ledger/types.h"
+
+namespace lf::ledger {
+
+using ContentDigest = std::array<std::uint8_t, 32>;
+
+// What the ledger remembers about a command id: a digest of its content (to
+// tell a retry from a conflicting reuse) and its outcome.
+struct CommandRecord {
+  ContentDigest content_digest{};
+  Outcome outcome;  // outcome.command_id is the key; duplicate is always false.
+  bool operator==(const CommandRecord&) const = default;
+};
+
+// The ledger-wide scalars that every command may move.
+struct LedgerHead {
+  Sequence next_seq = 1;            // Sequence number of the next event.
+  TimestampMs logical_time_ms = 0;  // Highest command timestamp seen so far.
+  bool operator==(const LedgerHead&) const = default;
+};
+
+using ExpiryKey = std::pair<TimestampMs, std::string>;  // (expires_at_ms, pending id)
+
+class WorkingSet {
+ public:
+  explicit WorkingSet(LedgerHead head) : head_(head) {}
+
+  WorkingSet(const WorkingSet&) = delete;
+  WorkingSet& operator=(const WorkingSet&) = delete;
+
+  // ---- Prefetch (engine). Loading a key twice keeps the first value.
+  void load_account(std::string_view id, std::optional<Account> value);
+  void load_pending(std::string_view id, std::optional<PendingTransfer> value);
+  void load_command(std::string_view id, std::optional<CommandRecord> value);
+  // A stored expiry entry that is due within the batch's time range.
+  void load_expiry(TimestampMs expires_at_ms, std::string_view pending_id);
+  bool account_loaded(std::string_view id) const { return accounts_.contains(key(id)); }
+  bool pending_loaded(std::string_view id) const { return pendings_.contains(key(id)); }
+  bool command_loaded(std::string_view id) const { return commands_.contains(key(id)); }
+
+  // ---- Reads (state machine). REQUIRES: the key was loaded.
+  const Account* find_account(std::string_view id) const;
+  const PendingTransfer* find_pending(std::string_view id) const;
+  const CommandRecord* find_command(std::string_view id) const;
+  // The earliest expiry entry, if any.
+  const ExpiryKey* first_expiry() const;
+  const LedgerHead& head() const { return head_; }
+
+  // ---- Writes (state machine).
+  void put_account(const Account& account);
+  void put_pending(const PendingTransfer& pending);
+  void put_command(const std::string& id, const CommandRecord& record);
+  void add_expiry(TimestampMs expires_at_ms, const std::string& pending_id);
+  void remove_expiry(TimestampMs expires_at_ms, const std::string& pending_id);
+  void set_head(const LedgerHead& head);
+
+  // ---- Savepoints. REQUIRES: at most one open at a time.
+  void savepoint();
+  void rollback();  // Undoes every write since savepoint() and closes it.
+  void release();   // Keeps the writes and closes the savepoint.
+
+  // ---- Output (engine): entries written, in the order first dirtied.
+  template <typename T>
+  struct Slot {
+    std::optional<T> value;
+    bool dirty = false;
+    bool listed = false;  // Already in the dirty order list.
+  };
+  // Calls fn(id, value-or-nullptr) for each account written during the batch.
+  template <typename Fn>
+  void for_each_dirty_account(Fn&& fn) const {
+    for_each_dirty(accounts_, account_order_, fn);
+  }
+  template <typename Fn>
+  void for_each_dirty_pending(Fn&& fn) const {
+    for_each_dirty(pendings_, pending_order_, fn);
+  }
+  template <typename Fn>
+  void for_each_dirty_command(Fn&& fn) const {
+    for_each_dirty(commands_, command_order_, fn);
+  }
+  // Expiry index changes: key -> present (put) or absent (delete), key order.
+  const std::map<ExpiryKey, bool>& expiry_changes() const { return expiry_changes_; }
+
+ private:
+  // Heterogeneous lookup: find by string_view without allocating.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename T>
+  using Map = std::unordered_map<std::string, Slot<T>, Hash, std::equal_to<>>;
+
+  static std::string_view key(std::string_view id) { return id; }
+
+  template <typename T, typename Fn>
+  static void for_each_dirty(const Map<T>& map, const std::vector<std::string>& order, Fn& fn) {
+    for (const std::string& id : order) {
+      const Slot<T>& slot = map.find(id)->second;
+      if (slot.dirty) fn(id, slot.value ? &*slot.value : nullptr);
+    }
+  }
+
+  template <typename T>
+  void put(Map<T>& map, std::vector<std::string>& order, const std::string& id, const T& value);
+
+  struct AccountUndo {
+    std::string id;
+    Slot<Account> previous;
+  };
+  struct PendingUndo {
+    std::string id;
+    Slot<PendingTransfer> previous;
+  };
+  struct CommandUndo {
+    std::string id;
+    Slot<CommandRecord> previous;
+  };
+  struct ExpiryUndo {
+    ExpiryKey key;
+    bool was_queued = false;
+    std::optional<bool> previous_change;
+  };
+  struct HeadUndo {
+    LedgerHead previous;
+  };
+  using Undo = std::variant<AccountUndo, PendingUndo, CommandUndo, ExpiryUndo, HeadUndo>;
+
+  void record_expiry_undo(const ExpiryKey& key);
+
+  LedgerHead head_;
+  Map<Account> accounts_;
+  Map<PendingTransfer> pendings_;
+  Map<CommandRecord> commands_;
+  std::vector<std::string> account_order_;
+  std::vector<std::string> pending_order_;
+  std::vector<std::string> command_order_;
+  std::set<ExpiryKey> expiry_queue_;
+  std::map<ExpiryKey, bool> expiry_changes_;
+  bool savepoint_open_ = false;
+  std::vector<Undo> undo_;
+};
+
+}  // namespace lf::ledger

@@ -1,0 +1,491 @@
+#include "schemas/codec.h"
+
+#include <fmt/format.h>
+
+namespace lf::codec {
+
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+// Empty strings are left out of the buffer (offset 0) and read back as "".
+Offset<flatbuffers::String> str(FlatBufferBuilder& b, const std::string& s) {
+  return s.empty() ? 0 : b.CreateString(s);
+}
+std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+fb::Hash256 to_fb(const Sha256& h) {
+  return fb::Hash256(flatbuffers::span<const uint8_t, 32>(h.data(), h.size()));
+}
+Sha256 from_fb(const fb::Hash256* h) {
+  Sha256 out{};
+  if (h != nullptr) std::copy(h->bytes()->begin(), h->bytes()->end(), out.begin());
+  return out;
+}
+
+flatbuffers::Verifier::Options verifier_options() {
+  flatbuffers::Verifier::Options options;
+  options.max_depth = verifier_depth_max;
+  options.max_tables = verifier_tables_max;
+  return options;
+}
+
+// ---- command bodies
+
+Offset<fb::OpenAccount> write(FlatBufferBuilder& b, const ledger::OpenAccount& c) {
+  return fb::CreateOpenAccount(b, str(b, c.account), str(b, c.asset), c.scale,
+                               c.debits_must_not_exceed_credits, c.credits_must_not_exceed_debits,
+                               c.overdraft_limit, str(b, c.metadata));
+}
+Offset<fb::CloseAccount> write(FlatBufferBuilder& b, const ledger::CloseAccount& c) {
+  return fb::CreateCloseAccount(b, str(b, c.account));
+}
+Offset<fb::Transfer> write(FlatBufferBuilder& b, const ledger::Transfer& c) {
+  return fb::CreateTransfer(b, str(b, c.debit_account), str(b, c.credit_account), c.amount,
+                            str(b, c.asset), c.pending, c.timeout_s, str(b, c.reference));
+}
+Offset<fb::PostPending> write(FlatBufferBuilder& b, const ledger::PostPending& c) {
+  return fb::CreatePostPending(b, str(b, c.pending_id), c.amount);
+}
+Offset<fb::VoidPending> write(FlatBufferBuilder& b, const ledger::VoidPending& c) {
+  return fb::CreateVoidPending(b, str(b, c.pending_id));
+}
+Offset<fb::Journal> write(FlatBufferBuilder& b, const ledger::Journal& c) {
+  std::vector<Offset<fb::JournalLeg>> legs;
+  legs.reserve(c.legs.size());
+  for (const ledger::JournalLeg& leg : c.legs) {
+    legs.push_back(fb::CreateJournalLeg(b, str(b, leg.account), str(b, leg.asset),
+                                        static_cast<fb::Side>(leg.side), leg.amount));
+  }
+  return fb::CreateJournal(b, b.CreateVector(legs), str(b, c.reference));
+}
+
+// Union tag = variant index + 1, for both StepBody and CommandBody.
+template <typename Variant>
+std::pair<std::uint8_t, Offset<void>> write_body(FlatBufferBuilder& b, const Variant& body) {
+  Offset<void> offset = std::visit(
+      [&](const auto& v) -> Offset<void> {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, ledger::Linked>) {
+          std::vector<Offset<fb::LinkedStep>> steps;
+          for (const ledger::LinkedStep& step : v.steps) {
+            auto [type, step_body] = write_body(b, step.body);
+            steps.push_back(fb::CreateLinkedStep(b, str(b, step.id),
+                                                 static_cast<fb::StepBody>(type), step_body));
+          }
+          return fb::CreateLinked(b, b.CreateVector(steps)).Union();
+        } else {
+          return write(b, v).Union();
+        }
+      },
+      body);
+  return {static_cast<std::uint8_t>(body.index() + 1), offset};
+}
+
+ledger::OpenAccount read(const fb::OpenAccount& c) {
+  return {str(c.account()),
+          str(c.asset()),
+          c.scale(),
+          c.debits_must_not_exceed_credits(),
+          c.credits_must_not_exceed_debits(),
+          c.overdraft_limit(),
+          str(c.metadata())};
+}
+ledger::CloseAccount read(const fb::CloseAccount& c) { return {str(c.account())}; }
+ledger::Transfer read(const fb::Transfer& c) {
+  return {str(c.debit_account()), str(c.credit_account()), c.amount(), str(c.asset()), c.pending(),
+          c.timeout_s(),          str(c.reference())};
+}
+ledger::PostPending read(const fb::PostPending& c) { return {str(c.pending_id()), c.amount()}; }
+ledger::VoidPending read(const fb::VoidPending& c) { return {str(c.pending_id())}; }
+ledger::Journal read(const fb::Journal& c) {
+  ledger::Journal j;
+  if (c.legs() != nullptr) {
+    for (const fb::JournalLeg* leg : *c.legs()) {
+      j.legs.push_back({str(leg->account()), str(leg->asset()),
+                        static_cast<ledger::Side>(leg->side()), leg->amount()});
+    }
+  }
+  j.reference = str(c.reference());
+  return j;
+}
+
+// Reads a union member of the types shared by StepBody and CommandBody.
+template <typename Variant>
+Result<Variant> read_simple_body(std::uint8_t type, const void* body) {
+  if (body == nullptr) return Status::invalid_argument("command has no body");
+  switch (type) {
+    case 1:
+      return Variant(read(*static_cast<const fb::OpenAccount*>(body)));
+    case 2:
+      return Variant(read(*static_cast<const fb::CloseAccount*>(body)));
+    case 3:
+      return Variant(read(*static_cast<const fb::Transfer*>(body)));
+    case 4:
+      return Variant(read(*static_cast<const fb::PostPending*>(body)));
+    case 5:
+      return Variant(read(*static_cast<const fb::VoidPending*>(body)));
+    case 6:
+      return Variant(read(*static_cast<const fb::Journal*>(body)));
+    default:
+      break;
+  }
+  return Status::invalid_argument(fmt::format("unknown command type {}", type));
+}
+
+template <typename Builder>
+std::string finish(Builder& b) {
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+const std::uint8_t* bytes_of(std::string_view s) {
+  return reinterpret_cast<const std::uint8_t*>(s.data());
+}
+
+// The identifier sits at bytes 4..8: check the length before looking.
+bool has_identifier(std::string_view bytes, const char* identifier) {
+  return bytes.size() >= 8 && flatbuffers::BufferHasIdentifier(bytes.data(), identifier);
+}
+
+// ---- events
+
+Offset<fb::SourcePosition> write_source(FlatBufferBuilder& b, const ledger::SourcePosition& s) {
+  if (s.topic.empty() && s.partition == -1 && s.offset == -1) return 0;
+  return fb::CreateSourcePosition(b, str(b, s.topic), s.partition, s.offset);
+}
+ledger::SourcePosition read_source(const fb::SourcePosition* s) {
+  if (s == nullptr) return {};
+  return {str(s->topic()), s->partition(), s->offset()};
+}
+
+std::pair<fb::EventBody, Offset<void>> write_event_body(FlatBufferBuilder& b,
+                                                        const ledger::EventBody& body) {
+  Offset<void> offset = std::visit(
+      [&](const auto& v) -> Offset<void> {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, ledger::AccountOpened>) {
+          const ledger::Account& a = v.account;
+          return fb::CreateAccountOpened(
+                     b, str(b, a.id), str(b, a.asset), a.scale, a.debits_must_not_exceed_credits,
+                     a.credits_must_not_exceed_debits, a.overdraft_limit, str(b, a.metadata))
+              .Union();
+        } else if constexpr (std::is_same_v<T, ledger::AccountClosed>) {
+          return fb::CreateAccountClosed(b, str(b, v.account)).Union();
+        } else if constexpr (std::is_same_v<T, ledger::TransferPosted>) {
+          return fb::CreateTransferPosted(b, str(b, v.transfer_id), str(b, v.debit_account),
+                                          str(b, v.credit_account), str(b, v.asset), v.amount,
+                                          str(b, v.reference))
+              .Union();
+        } else if constexpr (std::is_same_v<T, ledger::PendingCreated>) {
+          const ledger::PendingTransfer& p = v.pending;
+          return fb::CreatePendingCreated(b, str(b, p.id), str(b, p.debit_account),
+                                          str(b, p.credit_account), str(b, p.asset), p.amount,
+                                          p.expires_at_ms, str(b, v.reference))
+              .Union();
+        } else if constexpr (std::is_same_v<T, ledger::PendingPosted>) {
+          return fb::CreatePendingPosted(b, str(b, v.pending_id), v.amount_posted,
+                                         v.amount_released)
+              .Union();
+        } else if constexpr (std::is_same_v<T, ledger::PendingVoided>) {
+          return fb::CreatePendingVoided(b, str(b, v.pending_id), v.amount_released).Union();
+        } else if constexpr (std::is_same_v<T, ledger::PendingExpired>) {
+          return fb::CreatePendingExpired(b, str(b, v.pending_id), v.amount_released).Union();
+        } else if constexpr (std::is_same_v<T, ledger::JournalPosted>) {
+          return fb::CreateJournalPosted(b, str(b, v.journal_id), str(b, v.reference)).Union();
+        } else {
+          static_assert(std::is_same_v<T, ledger::CommandRejected>);
+          return fb::CreateCommandRejected(b, static_cast<fb::RejectReason>(v.reason),
+                                           str(b, v.field), v.failed_step)
+              .Union();
+        }
+      },
+      body);
+  return {static_cast<fb::EventBody>(body.index() + 1), offset};
+}
+
+Result<ledger::EventBody> read_event_body(const fb::Event& e) {
+  using ledger::EventBody;
+  const void* body = e.body();
+  if (body == nullptr) return Status::corruption("event has no body");
+  switch (e.body_type()) {
+    case fb::EventBody::AccountOpened: {
+      const auto* v = e.body_as_AccountOpened();
+      ledger::Account a;
+      a.id = str(v->account());
+      a.asset = str(v->asset());
+      a.scale = v->scale();
+      a.debits_must_not_exceed_credits = v->debits_must_not_exceed_credits();
+      a.credits_must_not_exceed_debits = v->credits_must_not_exceed_debits();
+      a.overdraft_limit = v->overdraft_limit();
+      a.metadata = str(v->metadata());
+      return EventBody(ledger::AccountOpened{std::move(a)});
+    }
+    case fb::EventBody::AccountClosed:
+      return EventBody(ledger::AccountClosed{str(e.body_as_AccountClosed()->account())});
+    case fb::EventBody::TransferPosted: {
+      const auto* v = e.body_as_TransferPosted();
+      return EventBody(ledger::TransferPosted{str(v->transfer_id()), str(v->debit_account()),
+                                              str(v->credit_account()), str(v->asset()),
+                                              v->amount(), str(v->reference())});
+    }
+    case fb::EventBody::PendingCreated: {
+      const auto* v = e.body_as_PendingCreated();
+      ledger::PendingTransfer p{str(v->pending_id()),
+                                str(v->debit_account()),
+                                str(v->credit_account()),
+                                str(v->asset()),
+                                v->amount(),
+                                v->expires_at_ms(),
+                                ledger::PendingState::pending};
+      return EventBody(ledger::PendingCreated{std::move(p), str(v->reference())});
+    }
+    case fb::EventBody::PendingPosted: {
+      const auto* v = e.body_as_PendingPosted();
+      return EventBody(
+          ledger::PendingPosted{str(v->pending_id()), v->amount_posted(), v->amount_released()});
+    }
+    case fb::EventBody::PendingVoided: {
+      const auto* v = e.body_as_PendingVoided();
+      return EventBody(ledger::PendingVoided{str(v->pending_id()), v->amount_released()});
+    }
+    case fb::EventBody::PendingExpired: {
+      const auto* v = e.body_as_PendingExpired();
+      return EventBody(ledger::PendingExpired{str(v->pending_id()), v->amount_released()});
+    }
+    case fb::EventBody::JournalPosted: {
+      const auto* v = e.body_as_JournalPosted();
+      return EventBody(ledger::JournalPosted{str(v->journal_id()), str(v->reference())});
+    }
+    case fb::EventBody::CommandRejected: {
+      const auto* v = e.body_as_CommandRejected();
+      return EventBody(ledger::CommandRejected{static_cast<ledger::RejectReason>(v->reason()),
+                                               str(v->field()), v->failed_step()});
+    }
+    default:
+      break;
+  }
+  return Status::corruption(fmt::format("unknown event type {}", static_cast<int>(e.body_type())));
+}
+
+Result<ledger::Event> read_event(const fb::Event& e) {
+  ledger::Event event;
+  const fb::Envelope* env = e.envelope();
+  if (env == nullptr) return Status::corruption("event has no envelope");
+  event.seq = env->seq();
+  event.command_id = str(env->command_id());
+  event.step_id = str(env->step_id());
+  event.timestamp_ms = env->timestamp_ms();
+  event.source = read_source(env->source());
+  event.rules_version = env->rules_version();
+  if (e.command() != nullptr) {
+    Result<ledger::Command> command = read_command(*e.command());
+    if (!command.is_ok()) return Status::corruption(command.status().message());
+    event.command = std::move(command).value();
+    event.command->source = event.source;
+  }
+  Result<ledger::EventBody> body = read_event_body(e);
+  if (!body.is_ok()) return body.status();
+  event.body = std::move(body).value();
+  if (e.postings() != nullptr) {
+    for (const fb::Posting* p : *e.postings()) {
+      if (static_cast<int>(p->side()) > 1 || static_cast<int>(p->bucket()) > 1) {
+        return Status::corruption("posting has an unknown side or bucket");
+      }
+      event.postings.push_back(
+          {str(p->account()), str(p->asset()), static_cast<ledger::Side>(p->side()),
+           static_cast<ledger::Bucket>(p->bucket()), p->increase(), p->amount()});
+    }
+  }
+  return event;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- commands
+
+Offset<fb::Command> write_command(FlatBufferBuilder& b, const ledger::Command& command) {
+  auto id = str(b, command.id);
+  auto [type, body] = write_body(b, command.body);
+  return fb::CreateCommand(b, id, command.timestamp_ms, static_cast<fb::CommandBody>(type), body);
+}
+
+Result<ledger::Command> read_command(const fb::Command& c) {
+  ledger::Command command;
+  command.id = str(c.id());
+  command.timestamp_ms = c.timestamp_ms();
+  const auto type = static_cast<std::uint8_t>(c.body_type());
+  if (c.body_type() == fb::CommandBody::Linked) {
+    const fb::Linked* linked = c.body_as_Linked();
+    if (linked == nullptr) return Status::invalid_argument("command has no body");
+    ledger::Linked out;
+    if (linked->steps() != nullptr) {
+      for (const fb::LinkedStep* step : *linked->steps()) {
+        Result<ledger::StepBody> body = read_simple_body<ledger::StepBody>(
+            static_cast<std::uint8_t>(step->body_type()), step->body());
+        if (!body.is_ok()) {
+          return Status::invalid_argument(
+              fmt::format("step {}: {}", out.steps.size(), body.status().message()));
+        }
+        out.steps.push_back({str(step->id()), std::move(body).value()});
+      }
+    }
+    command.body = std::move(out);
+    return command;
+  }
+  Result<ledger::CommandBody> body = read_simple_body<ledger::CommandBody>(type, c.body());
+  if (!body.is_ok()) return body.status();
+  command.body = std::move(body).value();
+  return command;
+}
+
+std::string encode_command(const ledger::Command& command) {
+  FlatBufferBuilder b(256);
+  b.Finish(write_command(b, command), fb::CommandIdentifier());
+  return finish(b);
+}
+
+Result<ledger::Command> decode_command(std::string_view bytes) {
+  if (bytes.size() > message_bytes_max) {
+    return Status::invalid_argument(
+        fmt::format("command of {} bytes exceeds {} bytes", bytes.size(), message_bytes_max));
+  }
+  flatbuffers::Verifier verifier(bytes_of(bytes), bytes.size(), verifier_options());
+  if (!has_identifier(bytes, fb::CommandIdentifier()) || !fb::VerifyCommandBuffer(verifier)) {
+    return Status::invalid_argument("not a valid ledgerflow command buffer (LFC1)");
+  }
+  return read_command(*fb::GetCommand(bytes.data()));
+}
+
+std::string encode_command_batch(std::span<const ledger::Command> commands) {
+  FlatBufferBuilder b(256 * commands.size() + 64);
+  std::vector<Offset<fb::Command>> offsets;
+  offsets.reserve(commands.size());
+  for (const ledger::Command& c : commands) offsets.push_back(write_command(b, c));
+  b.Finish(fb::CreateCommandBatch(b, b.CreateVector(offsets)), fb::CommandBatchIdentifier());
+  return finish(b);
+}
+
+Result<std::vector<ledger::Command>> decode_command_batch(std::string_view bytes) {
+  if (bytes.size() > message_bytes_max) {
+    return Status::invalid_argument(
+        fmt::format("batch of {} bytes exceeds {} bytes", bytes.size(), message_bytes_max));
+  }
+  flatbuffers::Verifier verifier(bytes_of(bytes), bytes.size(), verifier_options());
+  if (!has_identifier(bytes, fb::CommandBatchIdentifier()) ||
+      !fb::VerifyCommandBatchBuffer(verifier)) {
+    return Status::invalid_argument("not a valid ledgerflow command batch buffer (LFB1)");
+  }
+  std::vector<ledger::Command> out;
+  const auto* batch = fb::GetCommandBatch(bytes.data());
+  if (batch->commands() == nullptr) return out;
+  out.reserve(batch->commands()->size());
+  for (const fb::Command* c : *batch->commands()) {
+    Result<ledger::Command> command = read_command(*c);
+    if (!command.is_ok()) {
+      return Status::invalid_argument(
+          fmt::format("command {}: {}", out.size(), command.status().message()));
+    }
+    out.push_back(std::move(command).value());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- events
+
+std::string_view EventEncoder::encode(const ledger::Event& event, const Sha256& prev_hash) {
+  FlatBufferBuilder& b = builder_;
+  b.Clear();
+  auto command_id = str(b, event.command_id);
+  auto step_id = str(b, event.step_id);
+  auto source = write_source(b, event.source);
+  const fb::Hash256 prev = to_fb(prev_hash);
+  auto envelope = fb::CreateEnvelope(b, event.seq, command_id, step_id, event.timestamp_ms, source,
+                                     /*schema_version=*/1, event.rules_version, &prev);
+  Offset<fb::Command> command = 0;
+  if (event.command) command = write_command(b, *event.command);
+  auto [body_type, body] = write_event_body(b, event.body);
+  std::vector<Offset<fb::Posting>> postings;
+  postings.reserve(event.postings.size());
+  for (const ledger::Posting& p : event.postings) {
+    postings.push_back(fb::CreatePosting(b, str(b, p.account), str(b, p.asset),
+                                         static_cast<fb::Side>(p.side),
+                                         static_cast<fb::Bucket>(p.bucket), p.increase, p.amount));
+  }
+  auto postings_vector = postings.empty() ? 0 : b.CreateVector(postings);
+  b.Finish(fb::CreateEvent(b, envelope, command, body_type, body, postings_vector));
+  return {reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()};
+}
+
+std::string EventEncoder::seal(std::string_view event_bytes, const Sha256& hash) {
+  FlatBufferBuilder& b = seal_builder_;
+  b.Clear();
+  b.ForceVectorAlignment(event_bytes.size(), sizeof(std::uint8_t), 8);
+  auto nested = b.CreateVector(bytes_of(event_bytes), event_bytes.size());
+  const fb::Hash256 h = to_fb(hash);
+  b.Finish(fb::CreateSealedEvent(b, nested, &h), fb::SealedEventIdentifier());
+  return finish(b);
+}
+
+Result<OpenedEvent> open_event(std::string_view sealed) {
+  flatbuffers::Verifier verifier(bytes_of(sealed), sealed.size(), verifier_options());
+  if (!has_identifier(sealed, fb::SealedEventIdentifier()) ||
+      !fb::VerifySealedEventBuffer(verifier)) {
+    return Status::corruption("not a valid sealed event (LFE1)");
+  }
+  const fb::SealedEvent* s = fb::GetSealedEvent(sealed.data());
+  if (s->event() == nullptr || s->hash() == nullptr) {
+    return Status::corruption("sealed event lacks its event or hash");
+  }
+  // The verifier above checked the nested buffer too (nested_flatbuffer).
+  std::string_view event_bytes(reinterpret_cast<const char*>(s->event()->data()),
+                               s->event()->size());
+  flatbuffers::Verifier nested(bytes_of(event_bytes), event_bytes.size(), verifier_options());
+  if (!nested.VerifyBuffer<fb::Event>(nullptr)) return Status::corruption("event fails verify");
+  OpenedEvent opened;
+  opened.hash = from_fb(s->hash());
+  opened.event_bytes = event_bytes;
+  if (sha256(event_bytes) != opened.hash) return Status::corruption("event hash mismatch");
+  const fb::Event* e = flatbuffers::GetRoot<fb::Event>(event_bytes.data());
+  Result<ledger::Event> event = read_event(*e);
+  if (!event.is_ok()) return event.status();
+  opened.event = std::move(event).value();
+  opened.prev_hash = from_fb(e->envelope()->prev_hash());
+  if (!ledger::postings_balance(opened.event.postings)) {
+    return Status::corruption("event postings do not balance");  // Double entry, after reading.
+  }
+  return opened;
+}
+
+// ---------------------------------------------------------------- outcomes
+
+std::string encode_outcome(const ledger::Outcome& o, const ledger::SourcePosition& source) {
+  FlatBufferBuilder b(256);
+  auto id = str(b, o.command_id);
+  auto field = str(b, o.field);
+  auto src = write_source(b, source);
+  b.Finish(fb::CreateOutcome(b, id, static_cast<fb::OutcomeStatus>(o.status),
+                             static_cast<fb::RejectReason>(o.reason), field, o.failed_step,
+                             o.first_seq, o.event_count, o.duplicate, src),
+           fb::OutcomeIdentifier());
+  return finish(b);
+}
+
+Result<ledger::Outcome> decode_outcome(std::string_view bytes) {
+  flatbuffers::Verifier verifier(bytes_of(bytes), bytes.size(), verifier_options());
+  if (!has_identifier(bytes, fb::OutcomeIdentifier()) || !fb::VerifyOutcomeBuffer(verifier)) {
+    return Status::invalid_argument("not a valid outcome buffer (LFO1)");
+  }
+  const fb::Outcome* o = fb::GetOutcome(bytes.data());
+  ledger::Outcome out;
+  out.command_id = str(o->command_id());
+  out.status = static_cast<ledger::OutcomeStatus>(o->status());
+  out.reason = static_cast<ledger::RejectReason>(o->reason());
+  out.field = str(o->field());
+  out.failed_step = o->failed_step();
+  out.first_seq = o->first_seq();
+  out.event_count = o->event_count();
+  out.duplicate = o->duplicate();
+  return out;
+}
+
+}  // namespace lf::codec

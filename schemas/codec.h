@@ -1,0 +1,88 @@
+// Codec between the FlatBuffers formats (schemas/*.fbs) and the domain types
+// (ledger/types.h).
+//
+// Every decode of bytes from outside or from disk runs the FlatBuffers
+// verifier first and returns Status::corruption (disk) or invalid_argument
+// (input) when it fails; nothing here trusts its input. Encoding is
+// deterministic: the same value always gives the same bytes, which the hash
+// chain and replay comparisons depend on.
+//
+// Thread-safety: free functions are thread-safe; an encoder object is not.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/sha256.h"
+#include "ledger/status.h"
+#include "ledger/types.h"
+#include "schemas/command_batch_generated.h"
+#include "schemas/command_generated.h"
+#include "schemas/event_generated.h"
+#include "schemas/outcome_generated.h"
+
+namespace lf::codec {
+
+namespace fb = ::ledgerflow::schema;
+
+// Largest message accepted from outside: one command or one batch of commands.
+inline constexpr std::size_t message_bytes_max = 4u << 20;
+// Verifier limits for untrusted buffers.
+inline constexpr unsigned verifier_depth_max = 16;
+inline constexpr unsigned verifier_tables_max = 1u << 20;
+
+// ---------------------------------------------------------------- commands
+
+flatbuffers::Offset<fb::Command> write_command(flatbuffers::FlatBufferBuilder& builder,
+                                               const ledger::Command& command);
+// Converts a verified command table. Fails on a missing or unknown body type.
+Result<ledger::Command> read_command(const fb::Command& command);
+
+// A finished buffer with the "LFC1" identifier.
+std::string encode_command(const ledger::Command& command);
+// Verifies and decodes one command buffer ("LFC1").
+Result<ledger::Command> decode_command(std::string_view bytes);
+
+// A finished buffer with the "LFB1" identifier.
+std::string encode_command_batch(std::span<const ledger::Command> commands);
+// Verifies and decodes a batch buffer ("LFB1"). Either the whole batch decodes
+// or the error names the first bad command by index.
+Result<std::vector<ledger::Command>> decode_command_batch(std::string_view bytes);
+
+// ---------------------------------------------------------------- events
+
+// Encodes events and seals them into the chain. Reuses one builder.
+class EventEncoder {
+ public:
+  // The Event table's bytes for `event` chained to `prev_hash`.
+  std::string_view encode(const ledger::Event& event, const Sha256& prev_hash);
+  // A SealedEvent buffer ("LFE1") holding `event_bytes` and their hash.
+  std::string seal(std::string_view event_bytes, const Sha256& hash);
+
+ private:
+  flatbuffers::FlatBufferBuilder builder_{1024};
+  flatbuffers::FlatBufferBuilder seal_builder_{1024};
+};
+
+// A stored event, opened and checked.
+struct OpenedEvent {
+  ledger::Event event;
+  Sha256 prev_hash{};
+  Sha256 hash{};                 // As stored in the SealedEvent.
+  std::string_view event_bytes;  // The nested Event, inside the input bytes.
+};
+
+// Verifies a SealedEvent, its nested Event, that `hash` is the SHA-256 of the
+// nested bytes and that the postings balance. Status::corruption otherwise.
+Result<OpenedEvent> open_event(std::string_view sealed_bytes);
+
+// ---------------------------------------------------------------- outcomes
+
+// A finished Outcome buffer ("LFO1").
+std::string encode_outcome(const ledger::Outcome& outcome, const ledger::SourcePosition& source);
+Result<ledger::Outcome> decode_outcome(std::string_view bytes);
+
+}  // namespace lf::codec
