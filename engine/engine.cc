@@ -8,8 +8,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
 #include <unordered_map>
 
+#include "engine/event_block.h"
 #include "engine/keys.h"
 #include "ledger/assert.h"
 #include "ledger/limits.h"
@@ -81,6 +85,45 @@ std::vector<std::string_view> event_accounts(const ledger::Event& event) {
     }
   }
   return accounts;
+}
+
+// History index entries of a run of events: per account, the seqs that
+// touched it, written as one key per account (engine/keys.h).
+class HistoryBatch {
+ public:
+  void add(const ledger::Event& event) {
+    for (std::string_view account : event_accounts(event)) {
+      auto it = seqs_.find(account);
+      if (it == seqs_.end()) it = seqs_.emplace(std::string(account), std::string()).first;
+      put_u64be(it->second, event.seq);
+    }
+  }
+  // std::map: key order, the cheapest order for RocksDB's memtable.
+  void write(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf) const {
+    for (const auto& [account, seqs] : seqs_) {
+      batch.Put(cf, history_key(account, get_u64be(seqs)), seqs);
+    }
+  }
+
+ private:
+  std::map<std::string, std::string, std::less<>> seqs_;
+};
+
+// Writes one column family's dirty entries in key order (absent = delete).
+template <typename T, typename ForEachDirty, typename Encode>
+void write_sorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
+                  ForEachDirty&& for_each_dirty, Encode&& encode) {
+  std::vector<std::pair<std::string_view, const T*>> entries;
+  for_each_dirty([&](const std::string& id, const T* value) { entries.emplace_back(id, value); });
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [id, value] : entries) {
+    if (value == nullptr) {
+      batch.Delete(cf, slice(id));  // Created then rolled back: never stored.
+    } else {
+      batch.Put(cf, slice(id), encode(*value));
+    }
+  }
 }
 
 std::string u64be(std::uint64_t v) {
@@ -277,8 +320,16 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
     return Status::invalid_argument(fmt::format("batch of {} commands; allowed 1..{}",
                                                 commands.size(), ledger::batch_commands_max));
   }
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point start) {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+  };
+  auto phase = Clock::now();
   ledger::WorkingSet state(head_.ledger);
   LF_RETURN_IF_ERROR(prefetch(commands, state));
+  stats_.prefetch_ns += since(phase);
+  phase = Clock::now();
 
   BatchResult result;
   result.first_seq = head_.ledger.next_seq;
@@ -290,50 +341,41 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
   }
   result.next_seq = state.head().next_seq;
   LF_ASSERT(result.next_seq == result.first_seq + events.size());
+  stats_.decide_ns += since(phase);
+  phase = Clock::now();
 
   rocksdb::WriteBatch batch(64 + 512 * events.size());
   Head head{state.head(), head_.chain_head};
   Result<ledger::Sequence> indexed = history_indexed_through();
   if (!indexed.is_ok()) return indexed.status();
   const bool index_inline = options_.history_index_inline && *indexed + 1 == result.first_seq;
+  HistoryBatch history;
+  EventBlockWriter block;
+  block.clear();
   for (std::size_t i = 0; i < events.size(); ++i) {
     const ledger::Event& event = events[i];
     LF_ASSERT(event.seq == result.first_seq + i);
-    LF_ASSERT(ledger::postings_balance(event.postings));
+    LF_ASSERT(ledger::postings_balance(event.postings));  // Double entry, before writing.
     const std::string_view bytes = encoder_.encode(event, head.chain_head);
     const Sha256 hash = sha256(bytes);
-    batch.Put(events_, event_key(event.seq), encoder_.seal(bytes, hash));
+    block.add(encoder_.seal(bytes, hash));
     head.chain_head = hash;
-    if (index_inline) {
-      for (std::string_view account : event_accounts(event)) {
-        batch.Put(history_, history_key(account, event.seq), rocksdb::Slice());
-      }
-    }
+    if (index_inline) history.add(event);
   }
+  if (!events.empty()) batch.Put(events_, event_key(result.first_seq), block.finish());
   if (index_inline && !events.empty()) {
+    history.write(batch, history_);
     batch.Put(meta_, meta_history_indexed_key, u64be(result.next_seq - 1));
   }
-  state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
-    if (account == nullptr) {
-      batch.Delete(accounts_, id);  // Opened then rolled back: never stored.
-    } else {
-      batch.Put(accounts_, id, encode_account(*account));
-    }
-  });
-  state.for_each_dirty_pending([&](const std::string& id, const ledger::PendingTransfer* p) {
-    if (p == nullptr) {
-      batch.Delete(pending_, id);
-    } else {
-      batch.Put(pending_, id, encode_pending(*p));
-    }
-  });
-  state.for_each_dirty_command([&](const std::string& id, const ledger::CommandRecord* r) {
-    if (r == nullptr) {
-      batch.Delete(commands_, id);
-    } else {
-      batch.Put(commands_, id, encode_command_record(*r));
-    }
-  });
+  // Writes go in key order: consecutive memtable inserts then land next to
+  // each other, which keeps RocksDB's skiplist splice valid and inserts cheap.
+  write_sorted<ledger::Account>(
+      batch, accounts_, [&](auto&& fn) { state.for_each_dirty_account(fn); }, encode_account);
+  write_sorted<ledger::PendingTransfer>(
+      batch, pending_, [&](auto&& fn) { state.for_each_dirty_pending(fn); }, encode_pending);
+  write_sorted<ledger::CommandRecord>(
+      batch, commands_, [&](auto&& fn) { state.for_each_dirty_command(fn); },
+      encode_command_record);
   for (const auto& [key, present] : state.expiry_changes()) {
     const std::string k = expiry_key(key.first, key.second);
     if (present) {
@@ -345,6 +387,8 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
   for (const MetaPut& put : meta) batch.Put(meta_, put.key, put.value);
   batch.Put(meta_, meta_head_key, encode_head(head));
 
+  stats_.encode_ns += since(phase);
+  phase = Clock::now();
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_commits;
   rocksdb::Status s = db_->Write(write_options, &batch);
@@ -352,6 +396,9 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
     failed_ = true;
     return from_rocksdb(s, "commit batch");
   }
+  stats_.write_ns += since(phase);
+  ++stats_.batches;
+  stats_.commands += commands.size();
   head_ = head;
   if (cache_->accounts.size() > options_.account_cache_entries_max) cache_->accounts.clear();
   state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
@@ -413,14 +460,47 @@ Result<std::optional<ledger::CommandRecord>> Engine::command_record(std::string_
   return std::optional<ledger::CommandRecord>(std::move(record).value());
 }
 
+Status Engine::for_each_command_record(
+    const std::function<bool(const ledger::CommandRecord&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), commands_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Result<ledger::CommandRecord> r = decode_command_record(view(it->key()), view(it->value()));
+    if (!r.is_ok()) return r.status();
+    if (!fn(*r)) break;
+  }
+  return from_rocksdb(it->status(), "scan commands");
+}
+
+Status Engine::for_each_expiry(const std::function<bool(const ledger::ExpiryKey&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = view(it->key());
+    if (key.size() < 9) return Status::corruption("expiry key too short");
+    if (!fn(ledger::ExpiryKey(get_u64be(key), std::string(key.substr(8))))) break;
+  }
+  return from_rocksdb(it->status(), "scan expiry");
+}
+
 Result<std::optional<std::string>> Engine::meta(std::string_view key) { return get(meta_, key); }
 
 Status Engine::for_each_raw_event(
     ledger::Sequence from, const std::function<bool(ledger::Sequence, std::string_view)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
-  for (it->Seek(event_key(from)); it->Valid(); it->Next()) {
-    if (it->key().size() != 8) return Status::corruption("event key is not 8 bytes");
-    if (!fn(get_u64be(view(it->key())), view(it->value()))) break;
+  it->SeekForPrev(event_key(from));  // The block holding `from`, if any.
+  if (!it->Valid()) it->SeekToFirst();
+  for (; it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return Status::corruption("event block key is not 8 bytes");
+    const ledger::Sequence first = get_u64be(view(it->key()));
+    Result<std::vector<std::string_view>> entries = split_event_block(view(it->value()));
+    if (!entries.is_ok()) {
+      return Status::corruption(
+          fmt::format("event block at {}: {}", first, entries.status().message()));
+    }
+    for (std::size_t i = 0; i < entries->size(); ++i) {
+      const ledger::Sequence seq = first + i;
+      if (seq < from) continue;
+      if (!fn(seq, (*entries)[i])) return Status::ok();
+    }
   }
   return from_rocksdb(it->status(), "scan events");
 }
@@ -461,13 +541,13 @@ Status Engine::catch_up_history() {
     rocksdb::WriteBatch batch;
     ledger::Sequence last = *indexed;
     std::size_t count = 0;
+    HistoryBatch history;
     LF_RETURN_IF_ERROR(for_each_event(*indexed + 1, [&](const codec::OpenedEvent& e) {
-      for (std::string_view account : event_accounts(e.event)) {
-        batch.Put(history_, history_key(account, e.event.seq), rocksdb::Slice());
-      }
+      history.add(e.event);
       last = e.event.seq;
       return ++count < history_catch_up_events_max;
     }));
+    history.write(batch, history_);
     if (last == *indexed) return Status::corruption("history index cannot advance: event missing");
     batch.Put(meta_, meta_history_indexed_key, u64be(last));
     rocksdb::WriteOptions write_options;
@@ -489,36 +569,82 @@ Result<HistoryPage> Engine::history(std::string_view account, std::size_t limit,
   page.indexed_through = *indexed;
   page.log_head = head_.ledger.next_seq - 1;
   const std::string prefix = history_prefix(account);
+  const ledger::Sequence below = before_seq == 0 ? UINT64_MAX : before_seq;
+  std::vector<ledger::Sequence> seqs;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), history_));
-  const ledger::Sequence start = before_seq == 0 ? UINT64_MAX : before_seq - 1;
-  for (it->SeekForPrev(history_key(account, start)); it->Valid() && page.entries.size() < limit;
+  for (it->SeekForPrev(history_key(account, below - 1)); it->Valid() && seqs.size() < limit;
        it->Prev()) {
     const std::string_view key = view(it->key());
     if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
-    const ledger::Sequence seq = get_u64be(key.substr(prefix.size()));
-    Result<std::optional<std::string>> bytes = get(events_, event_key(seq));
-    if (!bytes.is_ok()) return bytes.status();
-    if (!bytes->has_value()) return Status::corruption(fmt::format("event {} missing", seq));
-    Result<codec::OpenedEvent> opened = codec::open_event(**bytes);
-    if (!opened.is_ok()) {
-      return Status::corruption(fmt::format("event {}: {}", seq, opened.status().message()));
+    const std::string_view value = view(it->value());
+    if (value.empty() || value.size() % 8 != 0) {
+      return Status::corruption("history entry of " + std::string(account) + " is malformed");
     }
-    page.entries.push_back({seq, std::move(opened->event)});
+    for (std::size_t at = value.size(); at > 0 && seqs.size() < limit; at -= 8) {
+      const ledger::Sequence seq = get_u64be(value.substr(at - 8));
+      if (seq < below) seqs.push_back(seq);
+    }
   }
   LF_RETURN_IF_ERROR(from_rocksdb(it->status(), "scan history"));
+  for (const ledger::Sequence seq : seqs) {
+    bool found = false;
+    LF_RETURN_IF_ERROR(for_each_event(seq, [&](const codec::OpenedEvent& e) {
+      found = e.event.seq == seq;
+      if (found) page.entries.push_back({seq, e.event});
+      return false;
+    }));
+    if (!found) return Status::corruption(fmt::format("event {} missing", seq));
+  }
   return page;
+}
+
+// ---------------------------------------------------------------- maintenance
+
+Status Engine::flush() {
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = true;
+  return from_rocksdb(db_->Flush(flush_options, handles_), "flush");
+}
+
+Result<std::uint64_t> Engine::disk_bytes() const {
+  std::error_code error;
+  std::uint64_t total = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(directory_, error)) {
+    if (entry.is_regular_file(error)) total += entry.file_size(error);
+    if (error) break;
+  }
+  if (error) return Status::io_error("size of " + directory_ + ": " + error.message());
+  return total;
 }
 
 // ---------------------------------------------------------------- debug
 
-Status Engine::debug_put_event(ledger::Sequence seq, std::string_view bytes) {
-  return from_rocksdb(db_->Put(rocksdb::WriteOptions(), events_, event_key(seq), slice(bytes)),
-                      "debug put event");
+Result<ledger::Sequence> Engine::debug_block_of(ledger::Sequence seq) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  it->SeekForPrev(event_key(seq));
+  if (!it->Valid()) return Status::not_found(fmt::format("no block holds event {}", seq));
+  return get_u64be(view(it->key()));
 }
-Status Engine::debug_delete_event(ledger::Sequence seq) {
-  return from_rocksdb(db_->Delete(rocksdb::WriteOptions(), events_, event_key(seq)),
-                      "debug delete event");
+
+Result<std::vector<std::string>> Engine::debug_read_block(ledger::Sequence first_seq) {
+  Result<std::optional<std::string>> bytes = get(events_, event_key(first_seq));
+  if (!bytes.is_ok()) return bytes.status();
+  if (!bytes->has_value()) return Status::not_found("no such event block");
+  Result<std::vector<std::string_view>> entries = split_event_block(**bytes);
+  if (!entries.is_ok()) return entries.status();
+  return std::vector<std::string>(entries->begin(), entries->end());
 }
+
+Status Engine::debug_write_block(ledger::Sequence first_seq,
+                                 const std::vector<std::string>& entries) {
+  EventBlockWriter block;
+  block.clear();
+  for (const std::string& entry : entries) block.add(entry);
+  return from_rocksdb(
+      db_->Put(rocksdb::WriteOptions(), events_, event_key(first_seq), block.finish()),
+      "debug write block");
+}
+
 Status Engine::debug_put_account_raw(std::string_view id, std::string_view bytes) {
   cache_->accounts.erase(std::string(id));
   return from_rocksdb(db_->Put(rocksdb::WriteOptions(), accounts_, slice(id), slice(bytes)),

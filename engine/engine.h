@@ -89,6 +89,17 @@ struct HistoryPage {
   ledger::Sequence log_head = 0;         // Last event in the log.
 };
 
+// Where apply() spends its time, summed over all batches (for benchmarks and
+// metrics; never an input to a decision).
+struct ApplyStats {
+  std::uint64_t batches = 0;
+  std::uint64_t commands = 0;
+  std::uint64_t prefetch_ns = 0;
+  std::uint64_t decide_ns = 0;
+  std::uint64_t encode_ns = 0;  // Events, projections and the write batch.
+  std::uint64_t write_ns = 0;   // RocksDB write, WAL sync included.
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> open(const std::string& directory,
@@ -104,6 +115,7 @@ class Engine {
                             std::span<const MetaPut> meta = {});
 
   const Head& head() const { return head_; }
+  const ApplyStats& stats() const { return stats_; }
   const std::string& directory() const { return directory_; }
 
   // ---- Queries (read the committed projections).
@@ -113,6 +125,10 @@ class Engine {
   Result<std::optional<ledger::PendingTransfer>> pending(std::string_view id);
   Status for_each_pending(const std::function<bool(const ledger::PendingTransfer&)>& fn);
   Result<std::optional<ledger::CommandRecord>> command_record(std::string_view id);
+  // Every remembered command id in id order; fn returns false to stop.
+  Status for_each_command_record(const std::function<bool(const ledger::CommandRecord&)>& fn);
+  // Every stored expiry index entry in (expires_at_ms, id) order.
+  Status for_each_expiry(const std::function<bool(const ledger::ExpiryKey&)>& fn);
   Result<std::optional<std::string>> meta(std::string_view key);
   // Events with seq >= from, verified (hash, layout, balance) as they are
   // read; fn returns false to stop. The chain itself is checked by verify().
@@ -129,9 +145,16 @@ class Engine {
   // Indexes events the history index has not covered yet.
   Status catch_up_history();
 
-  // For tests of tamper detection: direct access to raw column families.
-  Status debug_put_event(ledger::Sequence seq, std::string_view bytes);
-  Status debug_delete_event(ledger::Sequence seq);
+  // Flushes memtables to SST files (for measuring bytes on disk).
+  Status flush();
+  // Bytes of all files in the store directory.
+  Result<std::uint64_t> disk_bytes() const;
+
+  // For tests of tamper detection: raw access behind the engine's back.
+  // Events are stored in one block per batch (engine/keys.h).
+  Result<ledger::Sequence> debug_block_of(ledger::Sequence seq);  // First seq of its block.
+  Result<std::vector<std::string>> debug_read_block(ledger::Sequence first_seq);
+  Status debug_write_block(ledger::Sequence first_seq, const std::vector<std::string>& entries);
   Status debug_put_account_raw(std::string_view id, std::string_view bytes);
 
  private:
@@ -159,6 +182,7 @@ class Engine {
   rocksdb::ColumnFamilyHandle* history_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   Head head_;
+  ApplyStats stats_;
   bool failed_ = false;
   codec::EventEncoder encoder_;
   // Write-through cache of committed accounts (id -> account).

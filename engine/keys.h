@@ -2,12 +2,19 @@
 // keep the two in step. Numbers are fixed-width big-endian so that RocksDB's
 // default bytewise comparator orders them numerically.
 //
-//   events    key := seq: u64be                          value := SealedEvent
+//   events    key := first_seq: u64be                    value := event_block
 //   accounts  key := account_id                          value := AccountRecord
 //   pending   key := pending_id                          value := PendingRecord
 //   commands  key := command_id                          value := CommandRecord
 //   expiry    key := expires_at_ms: u64be pending_id     value := (empty)
-//   history   key := account_id 0x00 seq: u64be          value := (empty)
+//   history   key := account_id 0x00 first_seq: u64be    value := seq: u64be ...
+//
+//   event_block := count: u32be entry[count]      (one block per committed batch)
+//   entry       := length: u32be sealed: SealedEvent[length]   (seq = first_seq + i)
+//
+// A block per batch (not a key per event) keeps RocksDB's work per transfer
+// small: one memtable insert for all of a batch's events. Likewise a history
+// value lists every seq of one batch that touched the account.
 //   meta      key := "head"                              value := HeadRecord
 //             key := "history_indexed_seq"               value := u64be
 //             key := "offset/" topic "/" partition: u32be value := next offset: u64be
@@ -37,6 +44,16 @@ inline std::string event_key(std::uint64_t seq) {
   key.reserve(8);
   put_u64be(key, seq);
   return key;
+}
+
+inline void put_u32be(std::string& out, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+inline std::uint32_t get_u32be(std::string_view in) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[i]);
+  return v;
 }
 
 inline std::string expiry_key(std::uint64_t expires_at_ms, std::string_view pending_id) {

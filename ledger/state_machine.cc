@@ -228,6 +228,7 @@ Outcome Decider::run() {
   const bool id_ok = valid_id(command_.id);
   ContentDigest digest{};
   Rejection rejection;
+  bool id_taken = false;  // The id is remembered for another command.
   if (id_ok) {
     digest = content_digest(command_);
     if (const CommandRecord* record = state_.find_command(command_.id)) {
@@ -237,6 +238,7 @@ Outcome Decider::run() {
         return original;
       }
       rejection = reject(RejectReason::id_exists_with_different_fields, "id");
+      id_taken = true;
     }
   } else {
     rejection = invalid("id");
@@ -275,7 +277,7 @@ Outcome Decider::run() {
     outcome.event_count = static_cast<std::uint32_t>(events_.size() - events_before);
   }
   // A conflicting reuse keeps the original record; a malformed id has none.
-  if (id_ok && outcome.reason != RejectReason::id_exists_with_different_fields) {
+  if (id_ok && !id_taken) {
     state_.put_command(command_.id, CommandRecord{digest, outcome});
   }
   return outcome;
@@ -575,6 +577,13 @@ Rejection Decider::journal(const std::string& id, const Journal& c, Effect& effe
     if (account == nullptr) return reject(RejectReason::account_not_found, field);
     if (account->closed) return reject(RejectReason::account_closed, field);
     if (account->asset != leg.asset) return reject(RejectReason::asset_mismatch, field);
+    // One asset, one scale: minor units of different scales do not add up.
+    for (std::size_t j = 0; j < i; ++j) {
+      const Account* earlier = state_.find_account(c.legs[j].account);
+      if (earlier->asset == account->asset && earlier->scale != account->scale) {
+        return reject(RejectReason::asset_mismatch, field);
+      }
+    }
   }
   // Balanced per asset. std::map: ordered, so the check is deterministic.
   std::map<std::string, std::pair<u128, u128>> totals;

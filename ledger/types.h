@@ -27,7 +27,7 @@ using TimestampMs = std::uint64_t;
 inline constexpr std::uint32_t rules_version = 1;
 
 // Why a command was rejected. The order of checks is documented in
-// docs/rejections.md and tested in tests/ledger/precedence_test.cc.
+// docs/rejections.md and tested in tests/ledger/.
 // DO NOT CHANGE the values: they are embedded in the event log.
 enum class RejectReason : std::uint16_t {
   none = 0,

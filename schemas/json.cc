@@ -29,6 +29,8 @@ void JsonCodec::reset_parser() {
   options.indent_step = -1;  // One line, no line feeds.
   options.output_default_scalars_in_json = false;
   options.output_enum_identifiers = true;
+  // Binary input may carry strings that are not UTF-8: escape them, never fail.
+  options.allow_non_utf8 = true;
   parser_ = std::make_unique<flatbuffers::Parser>(options);
   const std::string text(schema_text());
   LF_ASSERT(parser_->Parse(text.c_str(), nullptr, "ledgerflow.fbs"));  // Our own schema.
@@ -69,7 +71,9 @@ Result<ledger::Command> JsonCodec::parse_command(std::string_view json) {
 
 std::string JsonCodec::table_to_json(const void* table, const char* table_name) {
   std::string text;
-  LF_ASSERT(flatbuffers::GenerateTextFromTable(*parser_, table, table_name, &text));
+  if (!flatbuffers::GenerateTextFromTable(*parser_, table, table_name, &text)) {
+    return R"({"error":"not representable as JSON"})";
+  }
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
 }

@@ -9,7 +9,7 @@
 //
 // Exit codes: 0 success; 1 operating error (I/O, corrupt store); 2 usage
 // error; 3 some input lines could not be decoded (the valid ones were
-// applied); 4 verify found a problem.
+// applied); 4 verify found a problem, or the trial balance does not net to zero.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -59,6 +59,22 @@ std::string format_amount(unsigned __int128 units, std::uint8_t scale) {
   if (digits.size() <= scale) digits.insert(0, scale + 1 - digits.size(), '0');
   digits.insert(digits.size() - scale, ".");
   return digits;
+}
+
+// A JSON string literal, quotes included.
+std::string json_escape(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
 }
 
 std::string u128_string(unsigned __int128 v) { return format_amount(v, 0); }
@@ -301,6 +317,7 @@ int run_events(const std::string& db, std::uint64_t from, std::uint64_t limit) {
   if (!engine.is_ok()) return fail(engine.status());
   lf::codec::JsonCodec codec;
   std::uint64_t printed = 0;
+  if (limit == 0) return exit_ok;
   Status s = (*engine)->for_each_event(from, [&](const lf::codec::OpenedEvent& e) {
     fmt::print("{}\n", codec.event_to_json(e));
     return ++printed < limit;
@@ -319,8 +336,8 @@ int run_verify(const std::string& db, bool json) {
     fmt::print(R"({{"ok":{},"bad_seq":{},"problem":"{}","events":{},"accounts":{},"pendings":{},)"
                R"("chain_head":"{}"}})"
                "\n",
-               r.ok, r.bad_seq ? std::to_string(*r.bad_seq) : "null", r.problem, r.events_checked,
-               r.accounts_checked, r.pendings_checked, lf::to_hex(r.chain_head));
+               r.ok, r.bad_seq ? std::to_string(*r.bad_seq) : "null", json_escape(r.problem),
+               r.events_checked, r.accounts_checked, r.pendings_checked, lf::to_hex(r.chain_head));
   } else if (r.ok) {
     fmt::print(
         "verify: OK: {} events chained and balanced, {} accounts and {} pending transfers match "

@@ -1,0 +1,182 @@
+// engine_bench: durable transfers/s through the shard engine.
+//
+// Opens 10k accounts, then applies transfers in batches through
+// Engine::apply with one WAL sync per batch (the production setting), for two
+// distributions: uniform over all accounts, and hot (90% of transfers touch
+// one of 10 hot accounts). Prints transfers/s (over the time spent inside
+// apply; generating commands is excluded), batch commit latency p50/p99, and
+// bytes on disk per transfer after a flush, then one JSON line.
+//
+//   engine_bench [--transfers N] [--batch N] [--accounts N] [--dir DIR]
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "ledger/assert.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Config {
+  std::size_t transfers = 2'000'000;  // Per distribution.
+  std::size_t batch = 4096;
+  std::size_t accounts = 10'000;
+  std::string dir = "/tmp/ledgerflow-bench";
+  bool sync = true;
+  bool history_inline = true;
+};
+
+struct Figures {
+  double transfers_per_s = 0;
+  double commit_p50_ms = 0;
+  double commit_p99_ms = 0;
+  double bytes_per_transfer = 0;
+};
+
+std::string account_id(std::size_t i) { return fmt::format("acct:{:06}", i); }
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+void open_accounts(lf::engine::Engine& engine, const Config& config) {
+  std::vector<lf::ledger::Command> batch;
+  for (std::size_t i = 0; i < config.accounts; ++i) {
+    lf::ledger::Command c;
+    c.id = fmt::format("open-{}", i);
+    c.timestamp_ms = 1;
+    c.body = lf::ledger::OpenAccount{account_id(i), "USD", 2, false, false, 0, {}};
+    batch.push_back(std::move(c));
+    if (batch.size() == config.batch || i + 1 == config.accounts) {
+      auto result = engine.apply(batch);
+      LF_ASSERT(result.is_ok());
+      batch.clear();
+    }
+  }
+}
+
+Figures run(const Config& config, bool hot, const char* name) {
+  const std::string dir = config.dir + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(config.dir);
+  lf::engine::EngineOptions options;
+  options.sync_commits = config.sync;
+  options.history_index_inline = config.history_inline;
+  auto opened = lf::engine::Engine::open(dir, options);
+  if (!opened.is_ok()) {
+    fmt::print(stderr, "engine_bench: {}\n", opened.status().to_string());
+    std::exit(1);
+  }
+  lf::engine::Engine& engine = **opened;
+  open_accounts(engine, config);
+  const auto bytes_before = engine.disk_bytes();
+
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<std::size_t> any(0, config.accounts - 1);
+  std::uniform_int_distribution<std::size_t> hot_pick(0, 9);
+  std::uniform_int_distribution<int> percent(0, 99);
+  auto pick = [&]() { return hot && percent(rng) < 90 ? hot_pick(rng) : any(rng); };
+
+  std::vector<double> commit_ms;
+  double apply_s = 0;
+  std::size_t accepted = 0;
+  std::vector<lf::ledger::Command> batch(config.batch);
+  for (std::size_t done = 0; done < config.transfers;) {
+    const std::size_t n = std::min(config.batch, config.transfers - done);
+    batch.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t debit = pick();
+      std::size_t credit = pick();
+      while (credit == debit) credit = any(rng);
+      lf::ledger::Command& c = batch[i];
+      c.id = fmt::format("t{}", done + i);
+      c.timestamp_ms = 1000 + done + i;
+      c.body = lf::ledger::Transfer{
+          account_id(debit), account_id(credit), 1 + (done + i) % 10000, "USD", false, 0, {}};
+    }
+    const auto start = Clock::now();
+    auto result = engine.apply(batch);
+    const auto end = Clock::now();
+    LF_ASSERT(result.is_ok());
+    for (const auto& o : result->outcomes) {
+      accepted += o.status == lf::ledger::OutcomeStatus::accepted ? 1 : 0;
+    }
+    const double seconds = std::chrono::duration<double>(end - start).count();
+    apply_s += seconds;
+    commit_ms.push_back(seconds * 1000);
+    done += n;
+  }
+  LF_ASSERT(accepted == config.transfers);
+  LF_ASSERT(engine.flush().is_ok());
+  const auto bytes_after = engine.disk_bytes();
+  Figures f;
+  f.transfers_per_s = static_cast<double>(config.transfers) / apply_s;
+  f.commit_p50_ms = percentile(commit_ms, 0.50);
+  f.commit_p99_ms = percentile(commit_ms, 0.99);
+  if (bytes_before.is_ok() && bytes_after.is_ok()) {
+    f.bytes_per_transfer =
+        static_cast<double>(*bytes_after - *bytes_before) / static_cast<double>(config.transfers);
+  }
+  fmt::print(
+      "{:<8} {:>9} transfers in batches of {}: {:>9.0f} transfers/s, commit p50 {:.2f} ms, "
+      "p99 {:.2f} ms, {:.0f} bytes on disk per transfer\n",
+      name, config.transfers, config.batch, f.transfers_per_s, f.commit_p50_ms, f.commit_p99_ms,
+      f.bytes_per_transfer);
+  const lf::engine::ApplyStats& st = engine.stats();
+  auto per = [&](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0 / st.commands; };
+  fmt::print(
+      "         per command (incl. account opening): prefetch {:.2f} us, decide {:.2f} us, "
+      "encode {:.2f} us, write {:.2f} us\n",
+      per(st.prefetch_ns), per(st.decide_ns), per(st.encode_ns), per(st.write_ns));
+  opened->reset();
+  std::filesystem::remove_all(dir);
+  return f;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config config;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--transfers")
+      config.transfers = std::stoull(value);
+    else if (flag == "--batch")
+      config.batch = std::stoull(value);
+    else if (flag == "--accounts")
+      config.accounts = std::stoull(value);
+    else if (flag == "--dir")
+      config.dir = value;
+    else if (flag == "--sync")
+      config.sync = value != "0";
+    else if (flag == "--history-inline")
+      config.history_inline = value != "0";
+    else {
+      fmt::print(stderr, "engine_bench: unknown flag {}\n", flag);
+      return 2;
+    }
+  }
+  fmt::print("engine_bench: {} accounts, durable commits: {}\n\n", config.accounts, config.sync);
+  const Figures uniform = run(config, false, "uniform");
+  const Figures hot = run(config, true, "hot");
+  fmt::print(
+      R"({{"bench":"engine","transfers":{},"batch":{},"accounts":{},"sync":{},)"
+      R"("transfers_per_s":{:.0f},"commit_p50_ms":{:.3f},"commit_p99_ms":{:.3f},)"
+      R"("bytes_per_transfer":{:.1f},"hot_transfers_per_s":{:.0f},"hot_commit_p50_ms":{:.3f},)"
+      R"("hot_commit_p99_ms":{:.3f},"hot_bytes_per_transfer":{:.1f}}})"
+      "\n",
+      config.transfers, config.batch, config.accounts, config.sync, uniform.transfers_per_s,
+      uniform.commit_p50_ms, uniform.commit_p99_ms, uniform.bytes_per_transfer, hot.transfers_per_s,
+      hot.commit_p50_ms, hot.commit_p99_ms, hot.bytes_per_transfer);
+  return 0;
+}

@@ -1,0 +1,68 @@
+// Event blocks: how a batch's sealed events are stored under one key of the
+// events column family (grammar in engine/keys.h and docs/storage.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/keys.h"
+#include "ledger/status.h"
+
+namespace lf::engine {
+
+// Largest block accepted when reading (a batch of batch_commands_max linked
+// chains of big journals stays far below).
+inline constexpr std::size_t event_block_bytes_max = 256u << 20;
+inline constexpr std::size_t event_block_events_max = 1u << 20;
+
+class EventBlockWriter {
+ public:
+  void clear() {
+    bytes_.assign(4, '\0');
+    count_ = 0;
+  }
+  void add(std::string_view sealed) {
+    put_u32be(bytes_, static_cast<std::uint32_t>(sealed.size()));
+    bytes_.append(sealed);
+    ++count_;
+  }
+  std::uint32_t count() const { return count_; }
+  // The block, its count patched in.
+  const std::string& finish() {
+    for (int i = 0; i < 4; ++i) bytes_[i] = static_cast<char>((count_ >> (8 * (3 - i))) & 0xff);
+    return bytes_;
+  }
+
+ private:
+  std::string bytes_ = std::string(4, '\0');
+  std::uint32_t count_ = 0;
+};
+
+// Splits a block into its entries (views into `block`). Corruption when the
+// framing does not add up exactly.
+inline Result<std::vector<std::string_view>> split_event_block(std::string_view block) {
+  if (block.size() < 4 || block.size() > event_block_bytes_max) {
+    return Status::corruption("event block has a bad size");
+  }
+  const std::uint32_t count = get_u32be(block);
+  if (count == 0 || count > event_block_events_max) {
+    return Status::corruption("event block has a bad count");
+  }
+  std::vector<std::string_view> entries;
+  entries.reserve(count);
+  std::size_t at = 4;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (block.size() - at < 4) return Status::corruption("event block is truncated");
+    const std::uint32_t length = get_u32be(block.substr(at));
+    at += 4;
+    if (block.size() - at < length) return Status::corruption("event block is truncated");
+    entries.push_back(block.substr(at, length));
+    at += length;
+  }
+  if (at != block.size()) return Status::corruption("event block has trailing bytes");
+  return entries;
+}
+
+}  // namespace lf::engine
