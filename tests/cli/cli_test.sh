@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# End-to-end tests of the ledgerflow command line: exit codes, outputs, bad
+# input leaving the store unchanged, and verify naming tampered sequence
+# numbers. Usage: cli_test.sh LEDGERFLOW_BINARY SAMPLE_JSONL
+set -uo pipefail
+bin="$1"
+sample="$2"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+check() {  # check NAME EXPECTED_EXIT COMMAND...
+  local name="$1" expected="$2"
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local code=$?
+  if [ "$code" -eq "$expected" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $name: exit $code, expected $expected"
+    sed 's/^/  out: /' "$work/out" | head -5
+    sed 's/^/  err: /' "$work/err" | head -5
+  fi
+}
+
+contains() {  # contains NAME FILE TEXT
+  if grep -q -- "$3" "$work/$2"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $1: $2 lacks '$3'"
+    head -5 "$work/$2" | sed 's/^/  /'
+  fi
+}
+
+db="$work/store"
+check "apply sample" 0 "$bin" apply --db "$db" "$sample"
+contains "apply summary" out "applied 28 commands: 20 accepted, 8 rejected, 1 duplicates"
+contains "apply rejection reason" out "overspend.*rejected exceeds_credits (debit_account)"
+check "apply --json" 0 "$bin" apply --db "$work/json-store" --json "$sample"
+contains "outcome json" out '"command_id":"bob-too-far","status":"rejected","reason":"overdraft_limit_exceeded"'
+
+check "balances" 0 "$bin" balances --db "$db"
+contains "trial balance USD" out "TOTAL.*USD.*1550.00.*1550.00.*nets to zero"
+check "balances --json" 0 "$bin" balances --db "$db" --json
+contains "trial balance json" out '"asset":"USD".*"nets_to_zero":true'
+check "balance" 0 "$bin" balance --db "$db" customer:alice
+contains "balance alice" out "credits posted   1010.00"
+check "balance --json" 0 "$bin" balance --db "$db" customer:alice --json
+contains "balance json" out '"credits_posted":101000'
+check "balance of unknown account" 1 "$bin" balance --db "$db" nobody
+contains "unknown account message" err "account nobody not found"
+check "history" 0 "$bin" history --db "$db" customer:alice
+contains "history freshness" out "index covers events 1..29 of 29"
+contains "history expiry" out "pending_expired  payout-split"
+check "events" 0 "$bin" events --db "$db" --from 28 --limit 1
+contains "event json" out '"seq":28,"hash":"'
+check "events --limit 0" 0 "$bin" events --db "$db" --limit 0
+check "verify" 0 "$bin" verify --db "$db"
+contains "verify ok" out "verify: OK: 29 events"
+check "verify --json" 0 "$bin" verify --db "$db" --json
+contains "verify json" out '"ok":true'
+
+# Bad input: nothing applied, a message per line, exit 3, store unchanged.
+printf '%s\n' '{"id":' 'garbage' '{"id":"x","body_type":"Teleport","body":{}}' >"$work/bad.jsonl"
+"$bin" events --db "$db" >"$work/before"
+check "apply garbage" 3 "$bin" apply --db "$db" "$work/bad.jsonl"
+contains "garbage line number" err "line 2: malformed command JSON"
+contains "unknown type" err "line 3: .*Teleport"
+contains "nothing applied" out "applied 0 commands"
+"$bin" events --db "$db" >"$work/after"
+if cmp -s "$work/before" "$work/after"; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAILED: garbage changed the log"; fi
+check "verify after garbage" 0 "$bin" verify --db "$db"
+
+# Valid lines around bad ones are still applied.
+printf '%s\n' '{"id":"ok-1","timestamp_ms":90000,"body_type":"Transfer","body":{"debit_account":"bank:usd","credit_account":"customer:alice","amount":1,"asset":"USD"}}' \
+  'not json' >"$work/mixed.jsonl"
+check "apply mixed" 3 "$bin" apply --db "$db" "$work/mixed.jsonl"
+contains "valid line applied" out "ok-1 .*accepted seq 30"
+
+# Usage errors and help.
+check "no subcommand" 2 "$bin"
+check "unknown flag" 2 "$bin" verify --db "$db" --bogus
+check "help" 0 "$bin" apply --help
+contains "help text" out "JSON-lines file"
+check "missing store" 1 "$bin" verify --db "$work/does-not-exist"
+check "missing input file" 1 "$bin" apply --db "$db" "$work/nope.jsonl"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
