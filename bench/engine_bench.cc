@@ -31,7 +31,7 @@ struct Config {
   std::size_t accounts = 10'000;
   std::string dir = "/tmp/ledgerflow-bench";
   bool sync = true;
-  bool history_inline = true;
+  bool history_inline = false;
 };
 
 struct Figures {
@@ -39,6 +39,7 @@ struct Figures {
   double commit_p50_ms = 0;
   double commit_p99_ms = 0;
   double bytes_per_transfer = 0;
+  double history_catch_up_events_per_s = 0;
 };
 
 std::string account_id(std::size_t i) { return fmt::format("acct:{:06}", i); }
@@ -116,9 +117,14 @@ Figures run(const Config& config, bool hot, const char* name) {
     done += n;
   }
   LF_ASSERT(accepted == config.transfers);
+  const auto index_start = Clock::now();
+  LF_ASSERT(engine.catch_up_history().is_ok());
+  const double index_s = std::chrono::duration<double>(Clock::now() - index_start).count();
   LF_ASSERT(engine.flush().is_ok());
   const auto bytes_after = engine.disk_bytes();
   Figures f;
+  f.history_catch_up_events_per_s =
+      config.history_inline ? 0 : static_cast<double>(config.transfers) / index_s;
   f.transfers_per_s = static_cast<double>(config.transfers) / apply_s;
   f.commit_p50_ms = percentile(commit_ms, 0.50);
   f.commit_p99_ms = percentile(commit_ms, 0.99);
@@ -173,10 +179,12 @@ int main(int argc, char** argv) {
       R"({{"bench":"engine","transfers":{},"batch":{},"accounts":{},"sync":{},)"
       R"("transfers_per_s":{:.0f},"commit_p50_ms":{:.3f},"commit_p99_ms":{:.3f},)"
       R"("bytes_per_transfer":{:.1f},"hot_transfers_per_s":{:.0f},"hot_commit_p50_ms":{:.3f},)"
-      R"("hot_commit_p99_ms":{:.3f},"hot_bytes_per_transfer":{:.1f}}})"
+      R"("hot_commit_p99_ms":{:.3f},"hot_bytes_per_transfer":{:.1f},"history_inline":{},)"
+      R"("history_catch_up_events_per_s":{:.0f}}})"
       "\n",
       config.transfers, config.batch, config.accounts, config.sync, uniform.transfers_per_s,
       uniform.commit_p50_ms, uniform.commit_p99_ms, uniform.bytes_per_transfer, hot.transfers_per_s,
-      hot.commit_p50_ms, hot.commit_p99_ms, hot.bytes_per_transfer);
+      hot.commit_p50_ms, hot.commit_p99_ms, hot.bytes_per_transfer, config.history_inline,
+      uniform.history_catch_up_events_per_s);
   return 0;
 }

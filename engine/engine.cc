@@ -623,6 +623,7 @@ Result<ledger::Sequence> Engine::debug_block_of(ledger::Sequence seq) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
   it->SeekForPrev(event_key(seq));
   if (!it->Valid()) return Status::not_found(fmt::format("no block holds event {}", seq));
+  if (it->key().size() != 8) return Status::corruption("event block key is not 8 bytes");
   return get_u64be(view(it->key()));
 }
 

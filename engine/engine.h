@@ -53,8 +53,10 @@ struct EngineOptions {
   // Create the store if the directory holds none. Default: true.
   bool create_if_missing = true;
   // Write the per-account history index in the commit's own batch (true) or
-  // leave it to catch_up_history() just behind the log (false). Default: true.
-  bool history_index_inline = true;
+  // leave it to catch_up_history() just behind the log (false): history()
+  // catches up before answering, and callers catch up when idle. Behind keeps
+  // index writes off the commit path. Default: false.
+  bool history_index_inline = false;
   // Accounts kept in memory between batches (write-through). Default: 1M.
   std::size_t account_cache_entries_max = 1u << 20;
   // RocksDB block cache. Default: 128 MiB.

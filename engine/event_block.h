@@ -47,7 +47,8 @@ inline Result<std::vector<std::string_view>> split_event_block(std::string_view 
     return Status::corruption("event block has a bad size");
   }
   const std::uint32_t count = get_u32be(block);
-  if (count == 0 || count > event_block_events_max) {
+  // Each entry needs at least its 4-byte length: check before reserving.
+  if (count == 0 || count > event_block_events_max || count > (block.size() - 4) / 4) {
     return Status::corruption("event block has a bad count");
   }
   std::vector<std::string_view> entries;

@@ -99,7 +99,9 @@ std::string encode_command_record(const ledger::CommandRecord& record) {
 
 Result<ledger::CommandRecord> decode_command_record(std::string_view id, std::string_view bytes) {
   const auto* r = verified<st::CommandRecord>(bytes);
-  if (r == nullptr) return Status::corruption("command record fails verify: " + std::string(id));
+  if (r == nullptr || r->status() > fb::OutcomeStatus::MAX || r->reason() > fb::RejectReason::MAX) {
+    return Status::corruption("command record fails verify: " + std::string(id));
+  }
   ledger::CommandRecord record;
   record.content_digest = from_fb(r->content_digest());
   ledger::Outcome& o = record.outcome;

@@ -13,7 +13,50 @@ using flatbuffers::Offset;
 Offset<flatbuffers::String> str(FlatBufferBuilder& b, const std::string& s) {
   return s.empty() ? 0 : b.CreateString(s);
 }
-std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+// What one decode may still produce. A hostile buffer can point many vector
+// elements at one table holding a long string; without a budget a 4 MiB
+// message could decode to gigabytes. Every string byte and every vector
+// element is charged; a decode that runs out fails.
+struct DecodeBudget {
+  std::size_t bytes_left = SIZE_MAX;
+  bool exhausted = false;
+};
+thread_local DecodeBudget decode_budget;
+
+// Sets the budget for one top-level decode of `input_bytes` and restores an
+// unlimited budget afterwards.
+class BudgetScope {
+ public:
+  explicit BudgetScope(std::size_t input_bytes) {
+    decode_budget = {decode_amplification_max * input_bytes + 4096, false};
+  }
+  ~BudgetScope() { decode_budget = {}; }
+  bool exhausted() const { return decode_budget.exhausted; }
+};
+
+bool charge(std::size_t bytes) {
+  if (bytes > decode_budget.bytes_left) {
+    decode_budget.exhausted = true;
+    decode_budget.bytes_left = 0;
+    return false;
+  }
+  decode_budget.bytes_left -= bytes;
+  return true;
+}
+
+std::string str(const flatbuffers::String* s) {
+  if (s == nullptr || !charge(s->size())) return std::string();
+  return s->str();
+}
+
+// Cost charged per decoded vector element (legs, steps, postings, commands).
+constexpr std::size_t element_charge_bytes = 64;
+
+template <typename Vector>
+bool charge_elements(const Vector* v) {
+  return v == nullptr || charge(v->size() * element_charge_bytes);
+}
 
 fb::Hash256 to_fb(const Sha256& h) {
   return fb::Hash256(flatbuffers::span<const uint8_t, 32>(h.data(), h.size()));
@@ -100,7 +143,7 @@ ledger::PostPending read(const fb::PostPending& c) { return {str(c.pending_id())
 ledger::VoidPending read(const fb::VoidPending& c) { return {str(c.pending_id())}; }
 ledger::Journal read(const fb::Journal& c) {
   ledger::Journal j;
-  if (c.legs() != nullptr) {
+  if (c.legs() != nullptr && charge_elements(c.legs())) {
     for (const fb::JournalLeg* leg : *c.legs()) {
       j.legs.push_back({str(leg->account()), str(leg->asset()),
                         static_cast<ledger::Side>(leg->side()), leg->amount()});
@@ -136,6 +179,10 @@ Result<Variant> read_simple_body(std::uint8_t type, const void* body) {
 template <typename Builder>
 std::string finish(Builder& b) {
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+Status over_budget() {
+  return Status::invalid_argument("message decodes to far more than it holds (shared offsets)");
 }
 
 const std::uint8_t* bytes_of(std::string_view s) {
@@ -258,6 +305,7 @@ Result<ledger::EventBody> read_event_body(const fb::Event& e) {
     }
     case fb::EventBody::CommandRejected: {
       const auto* v = e.body_as_CommandRejected();
+      if (v->reason() > fb::RejectReason::MAX) return Status::corruption("unknown reject reason");
       return EventBody(ledger::CommandRejected{static_cast<ledger::RejectReason>(v->reason()),
                                                str(v->field()), v->failed_step()});
     }
@@ -286,7 +334,7 @@ Result<ledger::Event> read_event(const fb::Event& e) {
   Result<ledger::EventBody> body = read_event_body(e);
   if (!body.is_ok()) return body.status();
   event.body = std::move(body).value();
-  if (e.postings() != nullptr) {
+  if (e.postings() != nullptr && charge_elements(e.postings())) {
     for (const fb::Posting* p : *e.postings()) {
       if (static_cast<int>(p->side()) > 1 || static_cast<int>(p->bucket()) > 1) {
         return Status::corruption("posting has an unknown side or bucket");
@@ -318,7 +366,7 @@ Result<ledger::Command> read_command(const fb::Command& c) {
     const fb::Linked* linked = c.body_as_Linked();
     if (linked == nullptr) return Status::invalid_argument("command has no body");
     ledger::Linked out;
-    if (linked->steps() != nullptr) {
+    if (linked->steps() != nullptr && charge_elements(linked->steps())) {
       for (const fb::LinkedStep* step : *linked->steps()) {
         Result<ledger::StepBody> body = read_simple_body<ledger::StepBody>(
             static_cast<std::uint8_t>(step->body_type()), step->body());
@@ -353,7 +401,10 @@ Result<ledger::Command> decode_command(std::string_view bytes) {
   if (!has_identifier(bytes, fb::CommandIdentifier()) || !fb::VerifyCommandBuffer(verifier)) {
     return Status::invalid_argument("not a valid ledgerflow command buffer (LFC1)");
   }
-  return read_command(*fb::GetCommand(bytes.data()));
+  BudgetScope budget(bytes.size());
+  Result<ledger::Command> command = read_command(*fb::GetCommand(bytes.data()));
+  if (budget.exhausted()) return over_budget();
+  return command;
 }
 
 std::string encode_command_batch(std::span<const ledger::Command> commands) {
@@ -378,9 +429,12 @@ Result<std::vector<ledger::Command>> decode_command_batch(std::string_view bytes
   std::vector<ledger::Command> out;
   const auto* batch = fb::GetCommandBatch(bytes.data());
   if (batch->commands() == nullptr) return out;
+  BudgetScope budget(bytes.size());
+  if (!charge_elements(batch->commands())) return over_budget();
   out.reserve(batch->commands()->size());
   for (const fb::Command* c : *batch->commands()) {
     Result<ledger::Command> command = read_command(*c);
+    if (budget.exhausted()) return over_budget();
     if (!command.is_ok()) {
       return Status::invalid_argument(
           fmt::format("command {}: {}", out.size(), command.status().message()));
@@ -446,7 +500,9 @@ Result<OpenedEvent> open_event(std::string_view sealed) {
   opened.event_bytes = event_bytes;
   if (sha256(event_bytes) != opened.hash) return Status::corruption("event hash mismatch");
   const fb::Event* e = flatbuffers::GetRoot<fb::Event>(event_bytes.data());
+  BudgetScope budget(sealed.size());
   Result<ledger::Event> event = read_event(*e);
+  if (budget.exhausted()) return Status::corruption("event decodes to more than it holds");
   if (!event.is_ok()) return event.status();
   opened.event = std::move(event).value();
   opened.prev_hash = from_fb(e->envelope()->prev_hash());
@@ -476,6 +532,10 @@ Result<ledger::Outcome> decode_outcome(std::string_view bytes) {
     return Status::invalid_argument("not a valid outcome buffer (LFO1)");
   }
   const fb::Outcome* o = fb::GetOutcome(bytes.data());
+  if (o->status() > fb::OutcomeStatus::MAX || o->reason() > fb::RejectReason::MAX) {
+    return Status::invalid_argument("outcome has an unknown status or reason");
+  }
+  BudgetScope budget(bytes.size());
   ledger::Outcome out;
   out.command_id = str(o->command_id());
   out.status = static_cast<ledger::OutcomeStatus>(o->status());

@@ -30,6 +30,9 @@ namespace fb = ::ledgerflow::schema;
 
 // Largest message accepted from outside: one command or one batch of commands.
 inline constexpr std::size_t message_bytes_max = 4u << 20;
+// A decode may produce at most this many times its input's size in strings
+// and elements (shared offsets could otherwise amplify a message enormously).
+inline constexpr std::size_t decode_amplification_max = 4;
 // Verifier limits for untrusted buffers.
 inline constexpr unsigned verifier_depth_max = 16;
 inline constexpr unsigned verifier_tables_max = 1u << 20;
