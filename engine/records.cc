@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "schemas/codec.h"
 #include "schemas/storage_generated.h"
 
 namespace lf::engine {
@@ -21,8 +22,11 @@ std::string finish(FlatBufferBuilder& b) {
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 
+// REQUIRES: `bytes` outlives the returned pointer; `storage` holds an aligned
+// copy when `bytes` is not aligned (RocksDB values need not be).
 template <typename T>
-const T* verified(std::string_view bytes) {
+const T* verified(std::string_view input, std::string& storage) {
+  const std::string_view bytes = codec::aligned(input, storage);
   flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   if (!verifier.VerifyBuffer<T>(nullptr)) return nullptr;
   return flatbuffers::GetRoot<T>(bytes.data());
@@ -50,7 +54,8 @@ std::string encode_account(const ledger::Account& a) {
 }
 
 Result<ledger::Account> decode_account(std::string_view id, std::string_view bytes) {
-  const auto* r = verified<st::AccountRecord>(bytes);
+  std::string storage;
+  const auto* r = verified<st::AccountRecord>(bytes, storage);
   if (r == nullptr) return Status::corruption("account record fails verify: " + std::string(id));
   ledger::Account a;
   a.id = std::string(id);
@@ -74,7 +79,8 @@ std::string encode_pending(const ledger::PendingTransfer& p) {
 }
 
 Result<ledger::PendingTransfer> decode_pending(std::string_view id, std::string_view bytes) {
-  const auto* r = verified<st::PendingRecord>(bytes);
+  std::string storage;
+  const auto* r = verified<st::PendingRecord>(bytes, storage);
   if (r == nullptr || static_cast<int>(r->state()) > 3) {
     return Status::corruption("pending record fails verify: " + std::string(id));
   }
@@ -98,7 +104,8 @@ std::string encode_command_record(const ledger::CommandRecord& record) {
 }
 
 Result<ledger::CommandRecord> decode_command_record(std::string_view id, std::string_view bytes) {
-  const auto* r = verified<st::CommandRecord>(bytes);
+  std::string storage;
+  const auto* r = verified<st::CommandRecord>(bytes, storage);
   if (r == nullptr || r->status() > fb::OutcomeStatus::MAX || r->reason() > fb::RejectReason::MAX) {
     return Status::corruption("command record fails verify: " + std::string(id));
   }
@@ -123,7 +130,8 @@ std::string encode_head(const Head& head) {
 }
 
 Result<Head> decode_head(std::string_view bytes) {
-  const auto* r = verified<st::HeadRecord>(bytes);
+  std::string storage;
+  const auto* r = verified<st::HeadRecord>(bytes, storage);
   if (r == nullptr) return Status::corruption("head record fails verify");
   if (r->format_version() != 1) {
     return Status::corruption("unsupported store format version " +

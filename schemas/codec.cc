@@ -392,7 +392,16 @@ std::string encode_command(const ledger::Command& command) {
   return finish(b);
 }
 
-Result<ledger::Command> decode_command(std::string_view bytes) {
+std::string_view aligned(std::string_view bytes, std::string& storage) {
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(std::uint64_t) == 0) return bytes;
+  storage.reserve(std::max<std::size_t>(bytes.size(), 32));  // Heap: malloc aligns it.
+  storage.assign(bytes);
+  return storage;
+}
+
+Result<ledger::Command> decode_command(std::string_view input) {
+  std::string storage;
+  const std::string_view bytes = aligned(input, storage);
   if (bytes.size() > message_bytes_max) {
     return Status::invalid_argument(
         fmt::format("command of {} bytes exceeds {} bytes", bytes.size(), message_bytes_max));
@@ -416,7 +425,9 @@ std::string encode_command_batch(std::span<const ledger::Command> commands) {
   return finish(b);
 }
 
-Result<std::vector<ledger::Command>> decode_command_batch(std::string_view bytes) {
+Result<std::vector<ledger::Command>> decode_command_batch(std::string_view input) {
+  std::string storage;
+  const std::string_view bytes = aligned(input, storage);
   if (bytes.size() > message_bytes_max) {
     return Status::invalid_argument(
         fmt::format("batch of {} bytes exceeds {} bytes", bytes.size(), message_bytes_max));
@@ -480,7 +491,9 @@ std::string EventEncoder::seal(std::string_view event_bytes, const Sha256& hash)
   return finish(b);
 }
 
-Result<OpenedEvent> open_event(std::string_view sealed) {
+Result<OpenedEvent> open_event(std::string_view input) {
+  OpenedEvent opened;
+  const std::string_view sealed = aligned(input, opened.storage);
   flatbuffers::Verifier verifier(bytes_of(sealed), sealed.size(), verifier_options());
   if (!has_identifier(sealed, fb::SealedEventIdentifier()) ||
       !fb::VerifySealedEventBuffer(verifier)) {
@@ -495,7 +508,6 @@ Result<OpenedEvent> open_event(std::string_view sealed) {
                                s->event()->size());
   flatbuffers::Verifier nested(bytes_of(event_bytes), event_bytes.size(), verifier_options());
   if (!nested.VerifyBuffer<fb::Event>(nullptr)) return Status::corruption("event fails verify");
-  OpenedEvent opened;
   opened.hash = from_fb(s->hash());
   opened.event_bytes = event_bytes;
   if (sha256(event_bytes) != opened.hash) return Status::corruption("event hash mismatch");
@@ -526,7 +538,9 @@ std::string encode_outcome(const ledger::Outcome& o, const ledger::SourcePositio
   return finish(b);
 }
 
-Result<ledger::Outcome> decode_outcome(std::string_view bytes) {
+Result<ledger::Outcome> decode_outcome(std::string_view input) {
+  std::string storage;
+  const std::string_view bytes = aligned(input, storage);
   flatbuffers::Verifier verifier(bytes_of(bytes), bytes.size(), verifier_options());
   if (!has_identifier(bytes, fb::OutcomeIdentifier()) || !fb::VerifyOutcomeBuffer(verifier)) {
     return Status::invalid_argument("not a valid outcome buffer (LFO1)");

@@ -75,8 +75,14 @@ struct OpenedEvent {
   ledger::Event event;
   Sha256 prev_hash{};
   Sha256 hash{};                 // As stored in the SealedEvent.
-  std::string_view event_bytes;  // The nested Event, inside the input bytes.
+  std::string_view event_bytes;  // The nested Event, inside the input or `storage`.
+  std::string storage;           // An aligned copy of the input, when it was not aligned.
 };
+
+// FlatBuffers reads scalars in place, so a buffer must be 8-byte aligned;
+// RocksDB values and Kafka payloads need not be. Returns `bytes` when aligned,
+// else an aligned copy held in `storage`.
+std::string_view aligned(std::string_view bytes, std::string& storage);
 
 // Verifies a SealedEvent, its nested Event, that `hash` is the SHA-256 of the
 // nested bytes and that the postings balance. Status::corruption otherwise.

@@ -216,8 +216,11 @@ void check_event(const codec::OpenedEvent& opened, std::string_view sealed) {
   // What open_event promises.
   LF_ASSERT(sha256(opened.event_bytes) == opened.hash);
   LF_ASSERT(ledger::postings_balance(opened.event.postings));
-  LF_ASSERT(opened.event_bytes.data() >= sealed.data() &&
-            opened.event_bytes.data() + opened.event_bytes.size() <= sealed.data() + sealed.size());
+  // The event's bytes lie inside the input, or inside its aligned copy.
+  const std::string_view within = opened.storage.empty() ? sealed : opened.storage;
+  LF_ASSERT(opened.storage.empty() || opened.storage == sealed);
+  LF_ASSERT(opened.event_bytes.data() >= within.data() &&
+            opened.event_bytes.data() + opened.event_bytes.size() <= within.data() + within.size());
   if (opened.event.command) {
     LF_ASSERT(opened.event.command->source == opened.event.source);
     ledger::Command command = *opened.event.command;
