@@ -32,6 +32,7 @@ struct Config {
   std::string dir = "/tmp/ledgerflow-bench";
   bool sync = true;
   bool history_inline = false;
+  std::size_t write_buffer_mb = 16;
 };
 
 struct Figures {
@@ -72,6 +73,7 @@ Figures run(const Config& config, bool hot, const char* name) {
   lf::engine::EngineOptions options;
   options.sync_commits = config.sync;
   options.history_index_inline = config.history_inline;
+  options.write_buffer_bytes = config.write_buffer_mb << 20;
   auto opened = lf::engine::Engine::open(dir, options);
   if (!opened.is_ok()) {
     fmt::print(stderr, "engine_bench: {}\n", opened.status().to_string());
@@ -165,6 +167,8 @@ int main(int argc, char** argv) {
       config.dir = value;
     else if (flag == "--sync")
       config.sync = value != "0";
+    else if (flag == "--write-buffer-mb")
+      config.write_buffer_mb = std::stoull(value);
     else if (flag == "--history-inline")
       config.history_inline = value != "0";
     else {
