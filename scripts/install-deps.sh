@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   librocksdb-dev librdkafka-dev libflatbuffers-dev flatbuffers-compiler
-  libfmt-dev catch2 libcli11-dev libssl-dev
+  libfmt-dev catch2 libcli11-dev libssl-dev clang-format
 )
 
 missing=()

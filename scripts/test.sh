@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs="$(nproc)"
 
+echo "== format (clang-format, .clang-format: Google base, 100 columns)"
+find ledger schemas engine tools bench tests \( -name '*.cc' -o -name '*.h' \) -print0 |
+  xargs -0 clang-format --dry-run --Werror
+
 echo "== build and test (RelWithDebInfo)"
 scripts/build.sh debug
 ctest --test-dir build/debug --output-on-failure -j "$jobs"
