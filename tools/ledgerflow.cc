@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -24,6 +25,7 @@
 #include "engine/verify.h"
 #include "ledger/limits.h"
 #include "schemas/json.h"
+#include "streams/broker.h"
 
 namespace {
 
@@ -351,6 +353,43 @@ int run_verify(const std::string& db, bool json) {
   return r.ok ? exit_ok : exit_verify_failed;
 }
 
+// ---------------------------------------------------------------- broker
+
+int run_broker(int broker_count, const std::vector<std::string>& topic_texts,
+               const std::string& bootstrap_file) {
+  std::vector<lf::streams::TopicSpec> topics;
+  for (const std::string& text : topic_texts) {
+    Result<lf::streams::TopicSpec> spec = lf::streams::parse_topic_spec(text);
+    if (!spec.is_ok()) return fail(spec.status());
+    topics.push_back(*spec);
+  }
+  // Block the stop signals before the cluster starts its threads, so that
+  // only sigwait() below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Result<std::unique_ptr<lf::streams::EmbeddedBroker>> broker =
+      lf::streams::EmbeddedBroker::start(broker_count, topics);
+  if (!broker.is_ok()) return fail(broker.status());
+  const std::string& bootstrap = (*broker)->bootstrap_servers();
+  if (!bootstrap_file.empty()) {
+    std::ofstream out(bootstrap_file);
+    out << bootstrap << "\n";
+    if (!out) {
+      fmt::print(stderr, "ledgerflow: cannot write {}\n", bootstrap_file);
+      return exit_error;
+    }
+  }
+  fmt::print("bootstrap.servers={}\n", bootstrap);
+  std::fflush(stdout);
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  fmt::print("broker: stopping on signal {}\n", signal_number);
+  return exit_ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -402,6 +441,16 @@ int main(int argc, char** argv) {
   verify->add_option("--db", db, "Store directory")->required();
   verify->add_flag("--json", json, "Print the report as JSON");
   verify->callback([&] { code = run_verify(db, json); });
+
+  int broker_count = 1;
+  std::vector<std::string> topics;
+  std::string bootstrap_file;
+  auto* broker = app.add_subcommand(
+      "broker", "Run an embedded Kafka cluster (librdkafka's mock) until SIGINT or SIGTERM");
+  broker->add_option("--count", broker_count, "Number of brokers (default 1)");
+  broker->add_option("--topic", topics, "Topic to create, NAME or NAME:PARTITIONS (repeatable)");
+  broker->add_option("--bootstrap-file", bootstrap_file, "Write the bootstrap address here");
+  broker->callback([&] { code = run_broker(broker_count, topics, bootstrap_file); });
 
   try {
     app.parse(argc, argv);

@@ -81,6 +81,20 @@ printf '%s\n' '{"id":"ok-1","timestamp_ms":90000,"body_type":"Transfer","body":{
 check "apply mixed" 3 "$bin" apply --db "$db" "$work/mixed.jsonl"
 contains "valid line applied" out "ok-1 .*accepted seq 30"
 
+# The embedded broker: prints and writes its address, stops cleanly on SIGTERM.
+"$bin" broker --topic commands:4 --bootstrap-file "$work/bootstrap" >"$work/broker.out" 2>&1 &
+broker_pid=$!
+for _ in $(seq 200); do [ -s "$work/bootstrap" ] && break; sleep 0.05; done
+contains "broker bootstrap file" bootstrap "^127.0.0.1:[0-9]*"
+kill -TERM "$broker_pid"
+wait "$broker_pid"
+broker_exit=$?
+if [ "$broker_exit" -eq 0 ]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAILED: broker exit $broker_exit after SIGTERM"; fi
+contains "broker address printed" broker.out "bootstrap.servers=127.0.0.1:"
+contains "broker stopped" broker.out "broker: stopping on signal 15"
+check "broker bad topic" 1 "$bin" broker --topic "t:zero"
+
 # Usage errors and help.
 check "no subcommand" 2 "$bin"
 check "unknown flag" 2 "$bin" verify --db "$db" --bogus
