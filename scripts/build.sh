@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Configures and builds ledgerflow into build/<kind>.
-#   scripts/build.sh release|debug|sanitize
+# Configures and builds ledgerflow into build/<kind>: every target, or only
+# the ones named.
+#   scripts/build.sh release|debug|sanitize [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind="${1:-release}"
+shift || true
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
 case "$kind" in
   release)  flags=(-DCMAKE_BUILD_TYPE=Release) ;;
   debug)    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
@@ -12,4 +16,4 @@ case "$kind" in
 esac
 jobs="$(nproc)"
 cmake -S . -B "build/$kind" -G Ninja "${flags[@]}" >/dev/null
-cmake --build "build/$kind" -j "$jobs"
+cmake --build "build/$kind" -j "$jobs" "${targets[@]}"

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 kind="${LF_BUILD_KIND:-release}"
-scripts/build.sh "$kind"
+scripts/build.sh "$kind" ledgerflow lf_sample_workload engine_bench
 bin="build/$kind/tools/ledgerflow"
 gen="build/$kind/tools/lf_sample_workload"
 db="${LEDGERFLOW_DB:-build/main-job-store}"
