@@ -159,6 +159,18 @@ class Decider {
   // Writes the accounts/pending changed by the step (staged by the checks).
   void apply_staged();
 
+  // A hold's release: postings that take it off both pending balances,
+  // applied to copies of its two accounts.
+  struct HoldRelease {
+    Account debit;
+    Account credit;
+    std::vector<Posting> postings;
+  };
+  HoldRelease release_hold(const PendingTransfer& hold) const;
+  // Stages a resolved hold (posted or voided) and its accounts.
+  void stage_resolution(const PendingTransfer& hold, PendingState to, HoldRelease release,
+                        Effect& effect);
+
   WorkingSet& state_;
   const Command& command_;
   std::vector<Event>& events_;
@@ -204,22 +216,14 @@ void Decider::expire(const ExpiryKey& key) {
   LF_ASSERT(found != nullptr);
   LF_ASSERT(found->state == PendingState::pending);
   LF_ASSERT(found->expires_at_ms == key.first);
+  HoldRelease release = release_hold(*found);
   PendingTransfer pending = *found;
-  const Account* debit = state_.find_account(pending.debit_account);
-  const Account* credit = state_.find_account(pending.credit_account);
-  LF_ASSERT(debit != nullptr && credit != nullptr);
-  std::vector<Posting> postings{
-      posting(*debit, Side::debit, Bucket::pending, false, pending.amount),
-      posting(*credit, Side::credit, Bucket::pending, false, pending.amount)};
-  for (const Posting& p : postings) {
-    Account account = *state_.find_account(p.account);
-    LF_ASSERT(apply_posting(account.balances, p));
-    state_.put_account(account);
-  }
   pending.state = PendingState::expired;
+  state_.put_account(release.debit);
+  state_.put_account(release.credit);
   state_.put_pending(pending);
   state_.remove_expiry(key.first, key.second);
-  emit({}, PendingExpired{pending.id, pending.amount}, std::move(postings), false);
+  emit({}, PendingExpired{pending.id, pending.amount}, std::move(release.postings), false);
 }
 
 Outcome Decider::run() {
@@ -496,40 +500,51 @@ Rejection resolvable(const PendingTransfer* pending) {
   return accepted;
 }
 
+Decider::HoldRelease Decider::release_hold(const PendingTransfer& hold) const {
+  const Account* debit = state_.find_account(hold.debit_account);
+  const Account* credit = state_.find_account(hold.credit_account);
+  LF_ASSERT(debit != nullptr && credit != nullptr);
+  LF_ASSERT(!debit->closed && !credit->closed);  // Accounts with holds cannot close.
+  HoldRelease release{*debit,
+                      *credit,
+                      {posting(*debit, Side::debit, Bucket::pending, false, hold.amount),
+                       posting(*credit, Side::credit, Bucket::pending, false, hold.amount)}};
+  // The hold is counted in both pending balances, so releasing it cannot fail.
+  LF_ASSERT(apply_posting(release.debit.balances, release.postings[0]));
+  LF_ASSERT(apply_posting(release.credit.balances, release.postings[1]));
+  return release;
+}
+
+void Decider::stage_resolution(const PendingTransfer& hold, PendingState to, HoldRelease release,
+                               Effect& effect) {
+  PendingTransfer resolved = hold;
+  resolved.state = to;
+  if (resolved.expires_at_ms != 0) {
+    staged_expiry_remove_ = ExpiryKey{resolved.expires_at_ms, resolved.id};
+  }
+  staged_accounts_.push_back(std::move(release.debit));
+  staged_accounts_.push_back(std::move(release.credit));
+  effect.postings = std::move(release.postings);
+  staged_pending_ = std::move(resolved);
+}
+
 Rejection Decider::post_pending(const PostPending& c, Effect& effect) {
   if (!valid_id(c.pending_id)) return invalid("pending_id");
   const PendingTransfer* found = state_.find_pending(c.pending_id);
   if (Rejection r = resolvable(found)) return r;
   const Amount amount = c.amount == 0 ? found->amount : c.amount;
   if (amount > found->amount) return reject(RejectReason::amount_exceeds_pending, "amount");
-  const Account* debit = state_.find_account(found->debit_account);
-  const Account* credit = state_.find_account(found->credit_account);
-  LF_ASSERT(debit != nullptr && credit != nullptr);
-  LF_ASSERT(!debit->closed && !credit->closed);  // Accounts with holds cannot close.
-  std::vector<Posting> postings{
-      posting(*debit, Side::debit, Bucket::pending, false, found->amount),
-      posting(*credit, Side::credit, Bucket::pending, false, found->amount),
-      posting(*debit, Side::debit, Bucket::posted, true, amount),
-      posting(*credit, Side::credit, Bucket::posted, true, amount)};
-  Account new_debit = *debit;
-  Account new_credit = *credit;
-  LF_ASSERT(apply_posting(new_debit.balances, postings[0]));
-  LF_ASSERT(apply_posting(new_credit.balances, postings[1]));
-  if (!apply_posting(new_debit.balances, postings[2])) {
+  HoldRelease release = release_hold(*found);
+  release.postings.push_back(posting(release.debit, Side::debit, Bucket::posted, true, amount));
+  release.postings.push_back(posting(release.credit, Side::credit, Bucket::posted, true, amount));
+  if (!apply_posting(release.debit.balances, release.postings[2])) {
     return reject(RejectReason::overflow, "amount");
   }
-  if (!apply_posting(new_credit.balances, postings[3])) {
+  if (!apply_posting(release.credit.balances, release.postings[3])) {
     return reject(RejectReason::overflow, "amount");
   }
-  PendingTransfer pending = *found;
-  pending.state = PendingState::posted;
-  if (pending.expires_at_ms != 0)
-    staged_expiry_remove_ = ExpiryKey{pending.expires_at_ms, pending.id};
-  staged_accounts_.push_back(std::move(new_debit));
-  staged_accounts_.push_back(std::move(new_credit));
-  effect.body = PendingPosted{pending.id, amount, pending.amount - amount};
-  effect.postings = std::move(postings);
-  staged_pending_ = std::move(pending);
+  effect.body = PendingPosted{found->id, amount, found->amount - amount};
+  stage_resolution(*found, PendingState::posted, std::move(release), effect);
   return accepted;
 }
 
@@ -537,25 +552,8 @@ Rejection Decider::void_pending(const VoidPending& c, Effect& effect) {
   if (!valid_id(c.pending_id)) return invalid("pending_id");
   const PendingTransfer* found = state_.find_pending(c.pending_id);
   if (Rejection r = resolvable(found)) return r;
-  const Account* debit = state_.find_account(found->debit_account);
-  const Account* credit = state_.find_account(found->credit_account);
-  LF_ASSERT(debit != nullptr && credit != nullptr);
-  std::vector<Posting> postings{
-      posting(*debit, Side::debit, Bucket::pending, false, found->amount),
-      posting(*credit, Side::credit, Bucket::pending, false, found->amount)};
-  Account new_debit = *debit;
-  Account new_credit = *credit;
-  LF_ASSERT(apply_posting(new_debit.balances, postings[0]));
-  LF_ASSERT(apply_posting(new_credit.balances, postings[1]));
-  PendingTransfer pending = *found;
-  pending.state = PendingState::voided;
-  if (pending.expires_at_ms != 0)
-    staged_expiry_remove_ = ExpiryKey{pending.expires_at_ms, pending.id};
-  staged_accounts_.push_back(std::move(new_debit));
-  staged_accounts_.push_back(std::move(new_credit));
-  effect.body = PendingVoided{pending.id, pending.amount};
-  effect.postings = std::move(postings);
-  staged_pending_ = std::move(pending);
+  effect.body = PendingVoided{found->id, found->amount};
+  stage_resolution(*found, PendingState::voided, release_hold(*found), effect);
   return accepted;
 }
 
