@@ -15,7 +15,7 @@ echo
 echo "== apply examples/sample.jsonl (a marketplace: deposits, holds, captures, a payout journal, rejections)"
 "$bin" apply --db "$db" examples/sample.jsonl
 echo
-echo "== apply a generated workload of 200,000 transfers"
+echo "== apply a generated workload of 200,000 commands (top-ups, holds, captures, voids, payouts, retries, mistakes)"
 "$gen" --commands 200000 --seed 7 | "$bin" apply --db "$db" --quiet
 echo
 echo "== trial balance"
