@@ -168,6 +168,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
   engine->history_ = engine->handles_[6];
   engine->meta_ = engine->handles_[7];
   Status loaded = engine->load_head();
+  if (loaded.is_ok()) loaded = engine->load_shard_rule();
   if (!loaded.is_ok()) return loaded;
   return engine;
 }
@@ -190,6 +191,61 @@ Status Engine::load_head() {
   Result<Head> head = decode_head(**bytes);
   if (!head.is_ok()) return head.status();
   head_ = *head;
+  return Status::ok();
+}
+
+Status Engine::load_shard_rule() {
+  if (!options_.shard.valid()) {
+    return Status::invalid_argument(fmt::format("shard {} of {} is not a valid shard rule",
+                                                options_.shard.index, options_.shard.count));
+  }
+  Result<std::optional<std::string>> bytes = get(meta_, meta_shard_key);
+  if (!bytes.is_ok()) return bytes.status();
+  ledger::ShardRule stored;  // A store without the key predates shards: one shard.
+  if (bytes->has_value()) {
+    if ((*bytes)->size() != 8) return Status::corruption("meta 'shard' is not 8 bytes");
+    stored.index = get_u32be(**bytes);
+    stored.count = get_u32be(std::string_view(**bytes).substr(4));
+  } else if (head_.ledger.next_seq == 1 && options_.shard != ledger::ShardRule{}) {
+    std::string value;
+    put_u32be(value, options_.shard.index);
+    put_u32be(value, options_.shard.count);
+    const MetaPut put{std::string(meta_shard_key), value};
+    return put_meta(std::span<const MetaPut>(&put, 1), true);
+  }
+  if (stored != options_.shard) {
+    return Status::invalid_argument(
+        fmt::format("store {} is shard {} of {}, opened as shard {} of {}", directory_,
+                    stored.index, stored.count, options_.shard.index, options_.shard.count));
+  }
+  return Status::ok();
+}
+
+Status Engine::put_meta(std::span<const MetaPut> meta, bool sync) {
+  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  rocksdb::WriteBatch batch;
+  for (const MetaPut& put : meta) batch.Put(meta_, put.key, put.value);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync;
+  rocksdb::Status s = db_->Write(write_options, &batch);
+  if (!s.ok()) {
+    failed_ = true;
+    return from_rocksdb(s, "write meta");
+  }
+  return Status::ok();
+}
+
+Status Engine::for_each_meta(
+    std::string_view prefix, std::string_view from_suffix,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  const std::string start = std::string(prefix) + std::string(from_suffix);
+  for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix)) break;
+    if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "scan meta");
   return Status::ok();
 }
 
@@ -316,9 +372,16 @@ Status Engine::prefetch(std::span<const ledger::Command> commands, ledger::Worki
 Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
                                   std::span<const MetaPut> meta) {
   if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
-  if (commands.empty() || commands.size() > ledger::batch_commands_max) {
-    return Status::invalid_argument(fmt::format("batch of {} commands; allowed 1..{}",
+  if (commands.size() > ledger::batch_commands_max) {
+    return Status::invalid_argument(fmt::format("batch of {} commands; allowed 0..{}",
                                                 commands.size(), ledger::batch_commands_max));
+  }
+  if (commands.empty()) {
+    if (meta.empty()) return Status::invalid_argument("empty batch: no commands, no meta entries");
+    LF_RETURN_IF_ERROR(put_meta(meta, options_.sync_commits));
+    BatchResult empty;
+    empty.first_seq = empty.next_seq = head_.ledger.next_seq;
+    return empty;
   }
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point start) {
@@ -327,6 +390,7 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
   };
   auto phase = Clock::now();
   ledger::WorkingSet state(head_.ledger);
+  state.set_shard(options_.shard);
   LF_RETURN_IF_ERROR(prefetch(commands, state));
   stats_.prefetch_ns += since(phase);
   phase = Clock::now();

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "engine/records.h"
+#include "ledger/shard.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 #include "schemas/codec.h"
@@ -67,6 +68,10 @@ struct EngineOptions {
   std::size_t write_buffer_bytes = 16u << 20;
   // RocksDB environment (tests inject faults through it). Default: the OS.
   rocksdb::Env* env = nullptr;
+  // Which books this shard owns (ledger/shard.h). Recorded in the store when
+  // it is created; opening it later with another rule fails, since the rule
+  // is an input of every decision. Default: one shard owning everything.
+  ledger::ShardRule shard;
 };
 
 // A meta entry written atomically with a batch (e.g. a Kafka offset).
@@ -113,10 +118,20 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Decides and durably commits one batch. REQUIRES: 1..batch_commands_max
-  // commands. `meta` entries are written in the same atomic batch.
+  // Decides and durably commits one batch. REQUIRES: 0..batch_commands_max
+  // commands, and at least one command or meta entry. `meta` entries are
+  // written in the same atomic batch (a batch of meta entries alone is how a
+  // consumer records dead letters and offsets of messages without commands).
   Result<BatchResult> apply(std::span<const ledger::Command> commands,
                             std::span<const MetaPut> meta = {});
+  // Writes meta entries outside any batch of commands (e.g. an outbox
+  // relay's progress), synced when `sync`.
+  Status put_meta(std::span<const MetaPut> meta, bool sync);
+  // Meta entries whose keys start with `prefix`, from `prefix + from_suffix`
+  // on, in key order; fn returns false to stop.
+  Status for_each_meta(std::string_view prefix, std::string_view from_suffix,
+                       const std::function<bool(std::string_view key, std::string_view value)>& fn);
+  const ledger::ShardRule& shard() const { return options_.shard; }
 
   const Head& head() const { return head_; }
   const ApplyStats& stats() const { return stats_; }
@@ -164,6 +179,7 @@ class Engine {
  private:
   Engine() = default;
   Status load_head();
+  Status load_shard_rule();
   Status prefetch(std::span<const ledger::Command> commands, ledger::WorkingSet& state);
   Status load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state);
   Status load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& state,

@@ -17,7 +17,13 @@
 // value lists every seq of one batch that touched the account.
 //   meta      key := "head"                              value := HeadRecord
 //             key := "history_indexed_seq"               value := u64be
+//             key := "shard"                             value := index: u32be count: u32be
+//   Written by streams/ (the Kafka consumer and outbox relay, docs/kafka.md):
 //             key := "offset/" topic "/" partition: u32be value := next offset: u64be
+//             key := "dlq/" index: u64be                 value := DeadLetterRecord
+//             key := "dlq_count"                         value := u64be
+//             key := "relay/events"                      value := last published seq: u64be
+//             key := "relay/dlq"                         value := dead letters published: u64be
 //
 // Ids never contain 0x00 (ledger::valid_id), so "a" 0x00 ... sorts before
 // "a:b" 0x00 ... and a prefix scan of account_id 0x00 sees only that account.
@@ -78,5 +84,6 @@ inline std::string history_key(std::string_view account_id, std::uint64_t seq) {
 
 inline constexpr std::string_view meta_head_key = "head";
 inline constexpr std::string_view meta_history_indexed_key = "history_indexed_seq";
+inline constexpr std::string_view meta_shard_key = "shard";
 
 }  // namespace lf::engine

@@ -384,6 +384,7 @@ Rejection Decider::open_account(const OpenAccount& c, Effect& effect) {
     return invalid("overdraft_limit");
   }
   if (c.metadata.size() > metadata_bytes_max) return invalid("metadata");
+  if (!state_.shard().owns(c.account)) return reject(RejectReason::wrong_shard, "account");
   if (state_.find_account(c.account) != nullptr) {
     return reject(RejectReason::account_already_exists, "account");
   }
@@ -402,6 +403,7 @@ Rejection Decider::open_account(const OpenAccount& c, Effect& effect) {
 
 Rejection Decider::close_account(const CloseAccount& c, Effect& effect) {
   if (!valid_id(c.account)) return invalid("account");
+  if (!state_.shard().owns(c.account)) return reject(RejectReason::wrong_shard, "account");
   const Account* found = state_.find_account(c.account);
   if (found == nullptr) return reject(RejectReason::account_not_found, "account");
   if (found->closed) return reject(RejectReason::account_closed, "account");
@@ -431,6 +433,14 @@ Rejection Decider::transfer(const std::string& id, const Transfer& c, Effect& ef
   if (c.debit_account == c.credit_account) {
     return reject(RejectReason::accounts_must_be_different, "credit_account");
   }
+  if (!state_.shard().owns(c.debit_account)) {
+    return reject(RejectReason::wrong_shard, "debit_account");
+  }
+  if (!state_.shard().owns(c.credit_account)) {
+    return reject(RejectReason::wrong_shard, "credit_account");
+  }
+  // A hold is resolved where its id routes (ledger/shard.h), so it must live there.
+  if (c.pending && !state_.shard().owns(id)) return reject(RejectReason::wrong_shard, "id");
   const Account* debit = state_.find_account(c.debit_account);
   if (debit == nullptr) return reject(RejectReason::account_not_found, "debit_account");
   const Account* credit = state_.find_account(c.credit_account);
@@ -530,6 +540,7 @@ void Decider::stage_resolution(const PendingTransfer& hold, PendingState to, Hol
 
 Rejection Decider::post_pending(const PostPending& c, Effect& effect) {
   if (!valid_id(c.pending_id)) return invalid("pending_id");
+  if (!state_.shard().owns(c.pending_id)) return reject(RejectReason::wrong_shard, "pending_id");
   const PendingTransfer* found = state_.find_pending(c.pending_id);
   if (Rejection r = resolvable(found)) return r;
   const Amount amount = c.amount == 0 ? found->amount : c.amount;
@@ -550,6 +561,7 @@ Rejection Decider::post_pending(const PostPending& c, Effect& effect) {
 
 Rejection Decider::void_pending(const VoidPending& c, Effect& effect) {
   if (!valid_id(c.pending_id)) return invalid("pending_id");
+  if (!state_.shard().owns(c.pending_id)) return reject(RejectReason::wrong_shard, "pending_id");
   const PendingTransfer* found = state_.find_pending(c.pending_id);
   if (Rejection r = resolvable(found)) return r;
   effect.body = PendingVoided{found->id, found->amount};
@@ -571,6 +583,7 @@ Rejection Decider::journal(const std::string& id, const Journal& c, Effect& effe
   for (std::size_t i = 0; i < c.legs.size(); ++i) {
     const JournalLeg& leg = c.legs[i];
     const std::string field = "legs[" + std::to_string(i) + "].account";
+    if (!state_.shard().owns(leg.account)) return reject(RejectReason::wrong_shard, field);
     const Account* account = state_.find_account(leg.account);
     if (account == nullptr) return reject(RejectReason::account_not_found, field);
     if (account->closed) return reject(RejectReason::account_closed, field);

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -36,6 +37,10 @@ class [[nodiscard]] Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   std::string to_string() const;
+  // The same error with "<context>: " before its message.
+  Status with_context(std::string_view context) const {
+    return is_ok() ? *this : Status(code_, std::string(context) + ": " + message_);
+  }
 
  private:
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}

@@ -49,6 +49,8 @@ const char* reject_reason_name(RejectReason reason) {
       return "account_has_pending_transfers";
     case RejectReason::linked_step_failed:
       return "linked_step_failed";
+    case RejectReason::wrong_shard:
+      return "wrong_shard";
   }
   return "unknown";
 }

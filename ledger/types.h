@@ -51,6 +51,7 @@ enum class RejectReason : std::uint16_t {
   account_balance_not_zero = 18,       // close_account on a non-zero balance.
   account_has_pending_transfers = 19,  // close_account with holds outstanding.
   linked_step_failed = 20,             // Reserved; linked chains report the step's own reason.
+  wrong_shard = 21,  // Names an account or hold of another shard (ledger/shard.h).
 };
 
 // Stable snake_case name of a reason, as used in JSON and docs.

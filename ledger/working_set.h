@@ -28,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include "ledger/shard.h"
 #include "ledger/types.h"
 
 namespace lf::ledger {
@@ -75,6 +76,9 @@ class WorkingSet {
   // The earliest expiry entry, if any.
   const ExpiryKey* first_expiry() const;
   const LedgerHead& head() const { return head_; }
+  // Which accounts and holds this shard owns (set by the engine).
+  const ShardRule& shard() const { return shard_; }
+  void set_shard(const ShardRule& rule) { shard_ = rule; }
 
   // ---- Writes (state machine).
   void put_account(const Account& account);
@@ -159,6 +163,7 @@ class WorkingSet {
   void record_expiry_undo(const ExpiryKey& key);
 
   LedgerHead head_;
+  ShardRule shard_;
   Map<Account> accounts_;
   Map<PendingTransfer> pendings_;
   Map<CommandRecord> commands_;

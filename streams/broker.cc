@@ -61,6 +61,22 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::start(
 
 EmbeddedBroker::~EmbeddedBroker() = default;
 
+Status EmbeddedBroker::push_request_errors(std::int16_t api_key, const std::vector<int>& errors) {
+  std::vector<rd_kafka_resp_err_t> codes;
+  for (const int e : errors) codes.push_back(static_cast<rd_kafka_resp_err_t>(e));
+  rd_kafka_mock_push_request_errors_array(handles_->cluster, api_key, codes.size(), codes.data());
+  return Status::ok();
+}
+
+Status EmbeddedBroker::set_broker_up(std::int32_t broker_id, bool up) {
+  const rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(handles_->cluster, broker_id)
+                                     : rd_kafka_mock_broker_set_down(handles_->cluster, broker_id);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::invalid_argument(fmt::format("broker {}: {}", broker_id, rd_kafka_err2str(err)));
+  }
+  return Status::ok();
+}
+
 Result<TopicSpec> parse_topic_spec(const std::string& text) {
   TopicSpec spec;
   const auto colon = text.find(':');

@@ -42,6 +42,14 @@ class EmbeddedBroker {
   // "127.0.0.1:port,..." for bootstrap.servers.
   const std::string& bootstrap_servers() const { return bootstrap_; }
 
+  // ---- Fault injection (tests): the next requests of type `api_key` (a
+  // Kafka protocol ApiKey, e.g. 0 Produce, 1 Fetch, 8 OffsetCommit) fail
+  // with `errors` (rd_kafka_resp_err_t values), one each, in order.
+  Status push_request_errors(std::int16_t api_key, const std::vector<int>& errors);
+  // Takes broker `broker_id` (1..count) down (connections closed, new ones
+  // refused) or back up.
+  Status set_broker_up(std::int32_t broker_id, bool up);
+
  private:
   EmbeddedBroker() = default;
   struct Handles;

@@ -6,10 +6,9 @@
 //   ledgerflow history  --db DIR ACCOUNT     events that moved an account
 //   ledgerflow events   --db DIR [--from N]  the log as JSON lines
 //   ledgerflow verify   --db DIR             audit the store
+//   ledgerflow broker | produce | run | outcomes     Kafka (tools/kafka_commands.h)
 //
-// Exit codes: 0 success; 1 operating error (I/O, corrupt store); 2 usage
-// error; 3 some input lines could not be decoded (the valid ones were
-// applied); 4 verify found a problem, or the trial balance does not net to zero.
+// Exit codes: tools/cli_common.h.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +25,8 @@
 #include "ledger/limits.h"
 #include "schemas/json.h"
 #include "streams/broker.h"
+#include "tools/cli_common.h"
+#include "tools/kafka_commands.h"
 
 namespace {
 
@@ -33,16 +34,12 @@ using lf::Result;
 using lf::Status;
 using lf::engine::Engine;
 
-constexpr int exit_ok = 0;
-constexpr int exit_error = 1;
-constexpr int exit_usage = 2;
-constexpr int exit_bad_input = 3;
-constexpr int exit_verify_failed = 4;
-
-int fail(const Status& status) {
-  fmt::print(stderr, "ledgerflow: {}\n", status.to_string());
-  return exit_error;
-}
+using lf::cli::exit_bad_input;
+using lf::cli::exit_error;
+using lf::cli::exit_ok;
+using lf::cli::exit_usage;
+using lf::cli::exit_verify_failed;
+using lf::cli::fail;
 
 Result<std::unique_ptr<Engine>> open_engine(const std::string& db, bool create) {
   lf::engine::EngineOptions options;
@@ -451,6 +448,8 @@ int main(int argc, char** argv) {
   broker->add_option("--topic", topics, "Topic to create, NAME or NAME:PARTITIONS (repeatable)");
   broker->add_option("--bootstrap-file", bootstrap_file, "Write the bootstrap address here");
   broker->callback([&] { code = run_broker(broker_count, topics, bootstrap_file); });
+
+  const std::shared_ptr<void> kafka_args = lf::cli::add_kafka_commands(app, code);
 
   try {
     app.parse(argc, argv);

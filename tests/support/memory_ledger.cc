@@ -42,6 +42,7 @@ void store(std::map<std::string, T>& map, const std::string& id, const T* value)
 std::vector<Outcome> MemoryLedger::apply(const std::vector<Command>& batch) {
   LF_ASSERT(batch.size() <= ledger::batch_commands_max);
   WorkingSet state(head_);
+  state.set_shard(shard_);
   prefetch(batch, state);
   std::vector<Outcome> outcomes;
   outcomes.reserve(batch.size());

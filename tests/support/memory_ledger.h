@@ -28,6 +28,8 @@ class MemoryLedger {
   std::vector<ledger::Outcome> apply(const std::vector<ledger::Command>& batch);
   // Convenience: a batch of one.
   ledger::Outcome apply(const ledger::Command& command);
+  // Which accounts and holds this ledger owns (default: all).
+  void set_shard(const ledger::ShardRule& rule) { shard_ = rule; }
 
   // Every event written so far, in sequence order.
   const std::vector<ledger::Event>& events() const { return events_; }
@@ -57,6 +59,7 @@ class MemoryLedger {
   std::map<std::string, ledger::CommandRecord> commands_;
   std::set<ledger::ExpiryKey> expiries_;
   ledger::LedgerHead head_;
+  ledger::ShardRule shard_;
   std::vector<ledger::Event> events_;
 };
 
