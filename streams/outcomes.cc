@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 #include <utility>
@@ -62,7 +63,7 @@ Result<OutcomesRead> read_outcomes(const OutcomesReadOptions& options,
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(options.timeout_ms);
   std::set<std::int32_t> at_end;
-  std::set<std::pair<std::string, std::uint64_t>> seen;
+  std::map<std::pair<std::string, std::uint64_t>, std::string> seen;  // -> value
   auto last_message = Clock::now();
   Status status;
   while (Clock::now() < deadline) {
@@ -85,8 +86,10 @@ Result<OutcomesRead> read_outcomes(const OutcomesReadOptions& options,
     PublishedOutcome published;
     published.shard = header(*m, "lf-shard");
     published.seq = std::strtoull(header(*m, "lf-seq").c_str(), nullptr, 10);
-    if (!seen.insert({published.shard, published.seq}).second) {
-      ++read.duplicates_dropped;
+    const std::string value(static_cast<const char*>(m->payload()), m->len());
+    auto [at, fresh] = seen.try_emplace({published.shard, published.seq}, value);
+    if (!fresh) {
+      ++(at->second == value ? read.duplicates_dropped : read.conflicting);
       continue;
     }
     Result<ledger::Outcome> outcome =

@@ -33,6 +33,9 @@ struct PublishedOutcome {
 struct OutcomesRead {
   std::uint64_t unique = 0;
   std::uint64_t duplicates_dropped = 0;
+  // Two messages with one (lf-shard, lf-seq) but different values: a broken
+  // relay. Must be 0.
+  std::uint64_t conflicting = 0;
   std::uint64_t accepted = 0;
   std::map<std::string, std::uint64_t> rejected_by_reason;
   std::uint64_t undecodable = 0;  // Messages that are not outcomes.

@@ -257,6 +257,7 @@ Status Runner::flush(Shard& shard) {
   shard.report.next_seq = result->next_seq;
   shard.commands.clear();
   shard.pending_next_offset = -1;
+  if (options_.on_commit) options_.on_commit(shard.report);
   LF_RETURN_IF_ERROR(shard.relay->pump());
   // Kafka's committed offset is for lag monitoring only (and for producers
   // that throttle on it); the stored one is the truth.

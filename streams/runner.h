@@ -38,6 +38,20 @@ inline constexpr int consume_poll_ms = 100;
 inline constexpr int metadata_timeout_ms = 10'000;
 inline constexpr std::size_t relay_flush_every_batches = 64;
 
+struct ShardReport {
+  std::int32_t partition = -1;
+  std::string directory;
+  std::uint64_t batches = 0;
+  std::uint64_t commands = 0;
+  std::uint64_t accepted = 0;
+  std::uint64_t rejected = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t dead_letters = 0;
+  std::int64_t next_offset = 0;
+  ledger::Sequence next_seq = 1;
+  RelayStats relay;
+};
+
 struct RunOptions {
   KafkaSettings kafka;
   std::string topic;                 // The commands topic.
@@ -57,20 +71,8 @@ struct RunOptions {
   engine::EngineOptions engine;       // Per shard; its shard rule is set here.
   const std::atomic<bool>* stop = nullptr;
   std::function<void(const std::string&)> log;  // Progress lines; may be empty.
-};
-
-struct ShardReport {
-  std::int32_t partition = -1;
-  std::string directory;
-  std::uint64_t batches = 0;
-  std::uint64_t commands = 0;
-  std::uint64_t accepted = 0;
-  std::uint64_t rejected = 0;
-  std::uint64_t duplicates = 0;
-  std::uint64_t dead_letters = 0;
-  std::int64_t next_offset = 0;
-  ledger::Sequence next_seq = 1;
-  RelayStats relay;
+  // Called after each durable batch (metrics, tests); may be empty.
+  std::function<void(const ShardReport&)> on_commit;
 };
 
 struct RunReport {

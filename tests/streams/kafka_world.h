@@ -124,6 +124,7 @@ inline void check_world(KafkaWorld& world,
   REQUIRE(read.is_ok());
   CHECK_FALSE(read->truncated);
   CHECK(read->undecodable == 0);
+  CHECK(read->conflicting == 0);
 
   std::uint64_t dead_letters = 0;
   for (int p = 0; p < world.partitions; ++p) {
