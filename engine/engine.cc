@@ -195,9 +195,9 @@ Status Engine::load_head() {
 }
 
 Status Engine::load_shard_rule() {
-  if (!options_.shard.valid()) {
+  if (options_.shard && !options_.shard->valid()) {
     return Status::invalid_argument(fmt::format("shard {} of {} is not a valid shard rule",
-                                                options_.shard.index, options_.shard.count));
+                                                options_.shard->index, options_.shard->count));
   }
   Result<std::optional<std::string>> bytes = get(meta_, meta_shard_key);
   if (!bytes.is_ok()) return bytes.status();
@@ -206,18 +206,21 @@ Status Engine::load_shard_rule() {
     if ((*bytes)->size() != 8) return Status::corruption("meta 'shard' is not 8 bytes");
     stored.index = get_u32be(**bytes);
     stored.count = get_u32be(std::string_view(**bytes).substr(4));
-  } else if (head_.ledger.next_seq == 1 && options_.shard != ledger::ShardRule{}) {
+    if (!stored.valid()) return Status::corruption("meta 'shard' holds an invalid rule");
+  } else if (head_.ledger.next_seq == 1 && options_.shard && *options_.shard != stored) {
     std::string value;
-    put_u32be(value, options_.shard.index);
-    put_u32be(value, options_.shard.count);
+    put_u32be(value, options_.shard->index);
+    put_u32be(value, options_.shard->count);
     const MetaPut put{std::string(meta_shard_key), value};
-    return put_meta(std::span<const MetaPut>(&put, 1), true);
+    LF_RETURN_IF_ERROR(put_meta(std::span<const MetaPut>(&put, 1), true));
+    stored = *options_.shard;
   }
-  if (stored != options_.shard) {
+  if (options_.shard && stored != *options_.shard) {
     return Status::invalid_argument(
         fmt::format("store {} is shard {} of {}, opened as shard {} of {}", directory_,
-                    stored.index, stored.count, options_.shard.index, options_.shard.count));
+                    stored.index, stored.count, options_.shard->index, options_.shard->count));
   }
+  shard_ = stored;
   return Status::ok();
 }
 
@@ -390,7 +393,7 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
   };
   auto phase = Clock::now();
   ledger::WorkingSet state(head_.ledger);
-  state.set_shard(options_.shard);
+  state.set_shard(shard_);
   LF_RETURN_IF_ERROR(prefetch(commands, state));
   stats_.prefetch_ns += since(phase);
   phase = Clock::now();

@@ -70,8 +70,9 @@ struct EngineOptions {
   rocksdb::Env* env = nullptr;
   // Which books this shard owns (ledger/shard.h). Recorded in the store when
   // it is created; opening it later with another rule fails, since the rule
-  // is an input of every decision. Default: one shard owning everything.
-  ledger::ShardRule shard;
+  // is an input of every decision. Absent: the store's own rule (one shard
+  // owning everything for a new store), which is what queries and audits use.
+  std::optional<ledger::ShardRule> shard;
 };
 
 // A meta entry written atomically with a batch (e.g. a Kafka offset).
@@ -131,7 +132,8 @@ class Engine {
   // on, in key order; fn returns false to stop.
   Status for_each_meta(std::string_view prefix, std::string_view from_suffix,
                        const std::function<bool(std::string_view key, std::string_view value)>& fn);
-  const ledger::ShardRule& shard() const { return options_.shard; }
+  // The rule the store was created with.
+  const ledger::ShardRule& shard() const { return shard_; }
 
   const Head& head() const { return head_; }
   const ApplyStats& stats() const { return stats_; }
@@ -202,6 +204,7 @@ class Engine {
   rocksdb::ColumnFamilyHandle* history_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   Head head_;
+  ledger::ShardRule shard_;
   ApplyStats stats_;
   bool failed_ = false;
   codec::EventEncoder encoder_;

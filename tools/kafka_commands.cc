@@ -48,7 +48,8 @@ struct KafkaArgs {
 void add_kafka_options(CLI::App* command, KafkaArgs& args) {
   command->add_option("--brokers", args.brokers, "Kafka bootstrap servers (host:port,...)")
       ->required();
-  command->add_option("-X", args.properties, "librdkafka property key=value (repeatable)");
+  command->add_option("-X", args.properties, "librdkafka property key=value (repeatable)")
+      ->allow_extra_args(false);
 }
 
 // Stops on SIGINT/SIGTERM: a thread waits for them (blocked everywhere else,

@@ -5,10 +5,16 @@
 // journal, and some commands are wrong on purpose (insufficient funds,
 // unknown accounts, retries with the same id).
 //
-//   lf_sample_workload [--commands N] [--seed S]
+// With --books N it prints N independent marketplaces ("books"), every id
+// prefixed with the book ("mkt3:customer:00012"), interleaved: the workload
+// of a sharded deployment, where each book routes to one shard
+// (ledger/shard.h).
+//
+//   lf_sample_workload [--commands N] [--seed S] [--books N]
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,15 +26,18 @@ namespace {
 using namespace lf::ledger;
 
 struct Generator {
-  explicit Generator(std::uint64_t seed) : rng(seed) {}
+  Generator(std::uint64_t seed, std::string prefix) : rng(seed), prefix(std::move(prefix)) {}
 
   std::mt19937_64 rng;
+  std::string prefix;  // The book, "mkt3:", or empty.
   lf::codec::JsonCodec codec;
   std::uint64_t next_id = 0;
   std::uint64_t time_ms = 1'700'000'000'000;
   std::vector<std::string> customers;
   std::vector<std::string> merchants;
   std::vector<std::string> open_holds;
+  std::string settlement;
+  std::string fees;
   std::vector<Command> recent;
 
   std::uint64_t below(std::uint64_t n) {
@@ -37,7 +46,7 @@ struct Generator {
 
   void emit(CommandBody body, std::string id = {}) {
     Command c;
-    c.id = id.empty() ? fmt::format("cmd-{:08}", next_id++) : std::move(id);
+    c.id = id.empty() ? fmt::format("{}cmd-{:08}", prefix, next_id++) : std::move(id);
     time_ms += 1 + below(50);
     c.timestamp_ms = time_ms;
     c.body = std::move(body);
@@ -53,14 +62,16 @@ struct Generator {
   }
 
   void setup(std::size_t customer_count, std::size_t merchant_count) {
-    open("bank:usd:settlement", false);
-    open("revenue:fees", false);
+    settlement = prefix + "bank:usd:settlement";
+    fees = prefix + "revenue:fees";
+    open(settlement, false);
+    open(fees, false);
     for (std::size_t i = 0; i < customer_count; ++i) {
-      customers.push_back(fmt::format("customer:{:05}", i));
+      customers.push_back(fmt::format("{}customer:{:05}", prefix, i));
       open(customers.back(), true);
     }
     for (std::size_t i = 0; i < merchant_count; ++i) {
-      merchants.push_back(fmt::format("merchant:{:03}:available", i));
+      merchants.push_back(fmt::format("{}merchant:{:03}:available", prefix, i));
       open(merchants.back(), true);
     }
   }
@@ -74,9 +85,9 @@ struct Generator {
   void step() {
     const std::uint64_t dice = below(100);
     if (dice < 15) {  // Card top-up.
-      emit(Transfer{"bank:usd:settlement", customer(), 1000 + below(50000), "USD", false, 0, {}});
+      emit(Transfer{settlement, customer(), 1000 + below(50000), "USD", false, 0, {}});
     } else if (dice < 45) {  // Authorisation hold, sometimes with a timeout.
-      const std::string id = fmt::format("auth-{:08}", next_id++);
+      const std::string id = fmt::format("{}auth-{:08}", prefix, next_id++);
       const std::uint32_t timeout_s = below(3) == 0 ? 30 : 0;
       emit(Transfer{customer(), merchant(), 100 + below(20000), "USD", true, timeout_s, {}}, id);
       open_holds.push_back(id);
@@ -94,14 +105,14 @@ struct Generator {
       const std::uint64_t amount = 100 + below(2000);
       const std::uint64_t fee = amount / 50;
       emit(Journal{{{merchant(), "USD", Side::debit, amount},
-                    {"revenue:fees", "USD", Side::credit, fee},
-                    {"bank:usd:settlement", "USD", Side::credit, amount - fee}},
+                    {fees, "USD", Side::credit, fee},
+                    {settlement, "USD", Side::credit, amount - fee}},
                    "payout"});
     } else if (dice < 97 && !recent.empty()) {  // A producer's retry.
       const Command& again = recent[below(recent.size())];
       fmt::print("{}\n", codec.command_to_json(again));
     } else {  // Wrong on purpose: an unknown account.
-      emit(Transfer{customer(), "merchant:unknown", 100, "USD", false, 0, {}});
+      emit(Transfer{customer(), prefix + "merchant:unknown", 100, "USD", false, 0, {}});
     }
   }
 };
@@ -112,11 +123,24 @@ int main(int argc, char** argv) {
   CLI::App app{"Print a deterministic sample workload as JSON lines"};
   std::size_t commands = 10000;
   std::uint64_t seed = 1;
+  std::size_t books = 0;
   app.add_option("--commands", commands, "Commands after the accounts are opened");
   app.add_option("--seed", seed, "Random seed (the same seed prints the same workload)");
+  app.add_option("--books", books,
+                 "Independent books, ids prefixed mkt<N>: (default: one, no prefix)")
+      ->check(CLI::Range(0, 1024));
   CLI11_PARSE(app, argc, argv);
-  Generator g(seed);
-  g.setup(1000, 50);
-  for (std::size_t i = 0; i < commands; ++i) g.step();
+  if (books == 0) {
+    Generator g(seed, "");
+    g.setup(1000, 50);
+    for (std::size_t i = 0; i < commands; ++i) g.step();
+    return 0;
+  }
+  std::vector<std::unique_ptr<Generator>> generators;
+  for (std::size_t b = 0; b < books; ++b) {
+    generators.push_back(std::make_unique<Generator>(seed * 1000 + b, fmt::format("mkt{}:", b)));
+    generators.back()->setup(250, 12);
+  }
+  for (std::size_t i = 0; i < commands; ++i) generators[i % books]->step();
   return 0;
 }

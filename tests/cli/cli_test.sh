@@ -95,6 +95,42 @@ contains "broker address printed" broker.out "bootstrap.servers=127.0.0.1:"
 contains "broker stopped" broker.out "broker: stopping on signal 15"
 check "broker bad topic" 1 "$bin" broker --topic "t:zero"
 
+# Kafka through the command line: produce, run until idle, read outcomes.
+"$bin" broker --topic commands:1 --topic commands.outcomes:1 --topic commands.events:1 \
+  --topic commands.dlq:1 --bootstrap-file "$work/kafka" >"$work/kafka.out" 2>&1 &
+kafka_pid=$!
+for _ in $(seq 100); do [ -s "$work/kafka" ] && break; sleep 0.1; done
+brokers="$(cat "$work/kafka")"
+cat "$sample" "$work/bad.jsonl" >"$work/sample-and-bad.jsonl"
+check "produce with bad lines" 3 "$bin" produce --brokers "$brokers" --topic commands \
+  "$work/sample-and-bad.jsonl"
+contains "produce summary" out "produced 28 commands in 1 messages to commands (1 partitions): 1 delivered, 0 failed; 3 undecodable lines"
+check "run until idle" 0 "$bin" run --brokers "$brokers" --topic commands --db "$work/shards" \
+  --partitions all --until-idle --idle-ms 200
+contains "run table" out "total .* 28 .* 19 .* 8 .* 1 .* 0"
+check "outcomes" 0 "$bin" outcomes --brokers "$brokers" --topic commands.outcomes --idle-ms 200
+contains "outcomes summary" out "27 outcomes (0 duplicates dropped by lf-shard/lf-seq): 19 accepted, 8 rejected"
+check "shard balances" 0 "$bin" balances --db "$work/shards/commands-0"
+contains "shard trial balance" out "TOTAL.*USD.*1550.00.*1550.00.*nets to zero"
+check "shard verify" 0 "$bin" verify --db "$work/shards/commands-0"
+check "run again: nothing new" 0 "$bin" run --brokers "$brokers" --topic commands \
+  --db "$work/shards" --partitions all --until-idle --idle-ms 200 --json
+contains "nothing applied twice" out '"partition":0,.*"commands":0,'
+check "unknown -X property" 1 "$bin" produce --brokers "$brokers" --topic commands \
+  -X no.such.property=1 "$sample"
+contains "unknown property message" err "no.such.property"
+check "protected -X property" 1 "$bin" run --brokers "$brokers" --topic commands \
+  --db "$work/shards" -X enable.auto.commit=true
+contains "protected property message" err "enable.auto.commit is set by ledgerflow"
+check "missing topic" 1 "$bin" run --brokers "$brokers" --topic nowhere --db "$work/shards" \
+  --partitions all --until-idle
+contains "missing topic message" err "Kafka topic nowhere"
+check "bad --partitions" 2 "$bin" run --brokers "$brokers" --topic commands --db "$work/shards" \
+  --partitions 0,x
+check "produce without brokers" 2 "$bin" produce --topic commands "$sample"
+kill -TERM "$kafka_pid"
+wait "$kafka_pid"
+
 # Usage errors and help.
 check "no subcommand" 2 "$bin"
 check "unknown flag" 2 "$bin" verify --db "$db" --bogus

@@ -101,6 +101,10 @@ TEST_CASE("kafka: a store refuses a different shard rule (the partition count ch
   REQUIRE_FALSE(reopened.is_ok());
   CHECK_THAT(reopened.status().message(), Catch::Contains("shard 1 of 2"));
   CHECK(engine::Engine::open(dir.path(), two).is_ok());
+  // Opened without a rule (queries, audits), the store's own rule applies.
+  auto adopted = engine::Engine::open(dir.path(), engine::EngineOptions{});
+  REQUIRE(adopted.is_ok());
+  CHECK((*adopted)->shard() == ledger::ShardRule{1, 2});
 }
 
 TEST_CASE("kafka: run reports a missing topic instead of waiting forever", "[kafka]") {
