@@ -21,6 +21,7 @@
 #include "ledger/working_set.h"
 #include "schemas/codec.h"
 #include "schemas/json.h"
+#include "streams/message.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace lf::fuzz {
@@ -388,6 +389,21 @@ std::vector<Seed> seeds(const std::string& name) {
     record.outcome = sample_outcomes()[3];
     record.outcome.duplicate = false;
     add(engine::encode_command_record(record));
+  } else if (name == "decode_kafka_message") {
+    for (const Command& c : commands) add(streams::encode_message(std::span(&c, 1)));
+    add(streams::encode_message(std::span(commands)));
+    add("");
+    add("{\"id\":\"json is not a message\"}");
+  } else if (name == "decode_dead_letter") {
+    streams::DeadLetter letter;
+    add(streams::encode_dead_letter(letter));
+    letter.source = {"commands", 3, 1u << 30};
+    letter.timestamp_ms = 1700000000000;
+    letter.reason = streams::PoisonReason::undecodable;
+    letter.detail = "not a valid ledgerflow command buffer (LFC1)";
+    letter.key = "acme";
+    letter.payload = std::string("\x10\0\0\0LFC1garbage", 15);
+    add(streams::encode_dead_letter(letter));
   } else if (name == "decode_head") {
     add(engine::encode_head({}));
     add(engine::encode_head({{42, 99000}, sha256("event 41")}));

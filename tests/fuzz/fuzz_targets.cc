@@ -33,6 +33,7 @@
 #include "schemas/codec.h"
 #include "schemas/event_generated.h"
 #include "schemas/json.h"
+#include "streams/message.h"
 
 namespace lf::fuzz {
 
@@ -292,6 +293,8 @@ std::span<const Target> targets() {
       {"decode_command_record", lf_fuzz_decode_command_record, false, 1},
       {"decode_head", lf_fuzz_decode_head, false, 1},
       {"split_event_block", lf_fuzz_split_event_block, false, 1},
+      {"decode_kafka_message", lf_fuzz_decode_kafka_message, false, 1},
+      {"decode_dead_letter", lf_fuzz_decode_dead_letter, false, 1},
   };
   return all;
 }
@@ -472,5 +475,43 @@ extern "C" int lf_fuzz_split_event_block(const std::uint8_t* data, std::size_t s
   LF_ASSERT(writer.finish() == block);
   const std::size_t n = std::min<std::size_t>(entries->size(), 4);
   for (std::size_t i = 0; i < n; ++i) lf::fuzz::open_and_check((*entries)[i]);
+  return 0;
+}
+
+// A Kafka message of the commands topic (streams/message.h): never throws or
+// crashes; a poison verdict carries a reason and no command; a good one
+// stamps the source on every command and re-encodes to an equal message.
+extern "C" int lf_fuzz_decode_kafka_message(const std::uint8_t* data, std::size_t size) {
+  const Input input(data, size);
+  const ledger::SourcePosition source{"commands", 2, 99};
+  lf::streams::DecodedMessage m = lf::streams::decode_message(input.view(), source, 5);
+  ++lf::fuzz::stats().runs;
+  if (m.poison != lf::streams::PoisonReason::none) {
+    LF_ASSERT(m.commands.empty());
+    LF_ASSERT(m.detail.size() <= lf::streams::dead_letter_detail_bytes_max);
+    return 0;
+  }
+  ++lf::fuzz::stats().decoded;
+  LF_ASSERT(!m.commands.empty() && m.commands.size() <= lf::streams::message_commands_max);
+  for (const ledger::Command& c : m.commands) {
+    LF_ASSERT(c.source == source);
+    LF_ASSERT(c.timestamp_ms != 0);
+  }
+  const std::string again = lf::streams::encode_message(m.commands);
+  lf::streams::DecodedMessage m2 = lf::streams::decode_message(again, source, 5);
+  LF_ASSERT(m2.poison == lf::streams::PoisonReason::none);
+  LF_ASSERT(m2.commands == m.commands);
+  return 0;
+}
+
+// A stored DeadLetterRecord (read back by the outbox relay).
+extern "C" int lf_fuzz_decode_dead_letter(const std::uint8_t* data, std::size_t size) {
+  const Input input(data, size);
+  Result<lf::streams::DeadLetter> letter = lf::streams::decode_dead_letter(input.view());
+  if (!lf::fuzz::count(letter, Status::Code::corruption)) return 0;
+  const std::string bytes = lf::streams::encode_dead_letter(*letter);
+  Result<lf::streams::DeadLetter> again = lf::streams::decode_dead_letter(bytes);
+  LF_ASSERT(again.is_ok());
+  LF_ASSERT(*again == *letter);
   return 0;
 }

@@ -27,6 +27,8 @@ int lf_fuzz_decode_pending(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_decode_command_record(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_decode_head(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_split_event_block(const std::uint8_t* data, std::size_t size);
+int lf_fuzz_decode_kafka_message(const std::uint8_t* data, std::size_t size);
+int lf_fuzz_decode_dead_letter(const std::uint8_t* data, std::size_t size);
 }
 
 namespace lf::fuzz {
