@@ -8,7 +8,7 @@ scripts/install-deps.sh
 jobs="$(nproc)"
 
 echo "== format (clang-format, .clang-format: Google base, 100 columns)"
-find ledger schemas engine tools bench tests \( -name '*.cc' -o -name '*.h' \) -print0 |
+find ledger schemas engine streams tools bench tests \( -name '*.cc' -o -name '*.h' \) -print0 |
   xargs -0 clang-format --dry-run --Werror
 
 echo "== build and test (RelWithDebInfo)"

@@ -116,6 +116,18 @@ check "shard verify" 0 "$bin" verify --db "$work/shards/commands-0"
 check "run again: nothing new" 0 "$bin" run --brokers "$brokers" --topic commands \
   --db "$work/shards" --partitions all --until-idle --idle-ms 200 --json
 contains "nothing applied twice" out '"partition":0,.*"commands":0,'
+# SIGTERM: run finishes what it has, prints its report and exits 0.
+"$bin" run --brokers "$brokers" --topic commands --db "$work/shards" --partitions all \
+  >"$work/term.out" 2>"$work/term.err" &
+run_pid=$!
+for _ in $(seq 100); do grep -q "consuming" "$work/term.err" && break; sleep 0.1; done
+kill -TERM "$run_pid"
+wait "$run_pid"
+run_exit=$?
+if [ "$run_exit" -eq 0 ]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); echo "FAILED: run exit $run_exit after SIGTERM"; cat "$work/term.err"; fi
+contains "run stops on SIGTERM" term.err "stopping on signal 15"
+contains "run report after SIGTERM" term.out "total"
 check "unknown -X property" 1 "$bin" produce --brokers "$brokers" --topic commands \
   -X no.such.property=1 "$sample"
 contains "unknown property message" err "no.such.property"
