@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -157,7 +158,10 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
     families.emplace_back(name, family_options(options, cache, point_lookups));
   }
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, directory, families, &engine->handles_, &db);
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, directory, families, &engine->handles_, &db)
+          : rocksdb::DB::Open(db_options, directory, families, &engine->handles_, &db);
   if (!s.ok()) return from_rocksdb(s, "open " + directory);
   engine->db_.reset(db);
   engine->events_ = engine->handles_[1];
@@ -488,6 +492,18 @@ Status Engine::for_each_expiry(const std::function<bool(const ledger::ExpiryKey&
 
 Result<std::optional<std::string>> Engine::meta(std::string_view key) { return get(meta_, key); }
 
+Status Engine::for_each_meta(
+    std::string_view prefix,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    const std::string_view key = view(it->key());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!fn(key, view(it->value()))) break;
+  }
+  return from_rocksdb(it->status(), "scan meta");
+}
+
 Status Engine::for_each_raw_event(
     ledger::Sequence from, const std::function<bool(ledger::Sequence, std::string_view)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
@@ -620,6 +636,39 @@ Result<std::uint64_t> Engine::disk_bytes() const {
   }
   if (error) return Status::io_error("size of " + directory_ + ": " + error.message());
   return total;
+}
+
+// ---------------------------------------------------------------- snapshots
+
+Status Engine::checkpoint(const std::string& directory) {
+  rocksdb::Checkpoint* raw = nullptr;
+  LF_RETURN_IF_ERROR(from_rocksdb(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: flush first, so the checkpoint is mostly SST files
+  // (hard links) and a short WAL.
+  return from_rocksdb(checkpoint->CreateCheckpoint(directory, /*log_size_for_flush=*/0),
+                      "checkpoint into " + directory);
+}
+
+Status Engine::load_raw(std::span<const RawPut> puts) {
+  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
+                                                   commands_, expiry_,   meta_};
+  rocksdb::WriteBatch batch;
+  for (const RawPut& put : puts) {
+    const auto index = static_cast<std::size_t>(put.family);
+    LF_ASSERT(index < std::size(families));
+    batch.Put(families[index], slice(put.key), slice(put.value));
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  rocksdb::Status s = db_->Write(write_options, &batch);
+  if (!s.ok()) {
+    failed_ = true;
+    return from_rocksdb(s, "load raw entries");
+  }
+  cache_->accounts.clear();
+  return load_head();
 }
 
 // ---------------------------------------------------------------- debug
