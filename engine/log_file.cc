@@ -44,23 +44,15 @@ Status sync_directory(const std::filesystem::path& dir) {
 
 }  // namespace
 
-// ---------------------------------------------------------------- writer
+// ---------------------------------------------------------------- encoding
 
-Result<std::unique_ptr<LogFileWriter>> LogFileWriter::create(const std::string& path,
-                                                             const LogFileHeader& header) {
-  if (header.shard.size() > log_file_shard_bytes_max) {
-    return Status::invalid_argument(
-        fmt::format("shard label is longer than {} bytes", log_file_shard_bytes_max));
-  }
+namespace {
+
+// The header's bytes, its digest included; `link` is set to that digest.
+std::string encode_header(const LogFileHeader& header, Sha256& link) {
+  LF_ASSERT(header.shard.size() <= log_file_shard_bytes_max);
   LF_ASSERT(header.first_seq >= 1);
   LF_ASSERT(header.last_seq + 1 >= header.first_seq);
-  std::unique_ptr<LogFileWriter> writer(new LogFileWriter());
-  writer->path_ = path;
-  writer->file_ = std::fopen((path + ".partial").c_str(), "wb");
-  if (writer->file_ == nullptr) {
-    return Status::io_error("create " + path + ".partial: " + std::strerror(errno));
-  }
-  writer->expected_ = header.last_seq + 1 - header.first_seq;
   std::string bytes(log_file_magic);
   put_u32be(bytes, log_file_format_version);
   put_u32be(bytes, header.schema_version);
@@ -70,9 +62,60 @@ Result<std::unique_ptr<LogFileWriter>> LogFileWriter::create(const std::string& 
   put_u64be(bytes, header.first_seq);
   put_u64be(bytes, header.last_seq);
   bytes += hash_view(header.prev_hash);
-  writer->link_ = sha256(bytes);
-  bytes += hash_view(writer->link_);
-  LF_RETURN_IF_ERROR(writer->write(bytes));
+  link = sha256(bytes);
+  bytes += hash_view(link);
+  return bytes;
+}
+
+// Appends one record; `link` moves to its link.
+void encode_record(std::string_view sealed, Sha256& link, std::string& out) {
+  LF_ASSERT(!sealed.empty());
+  LF_ASSERT(sealed.size() <= log_file_record_bytes_max);
+  const std::size_t start = out.size();
+  put_u32be(out, static_cast<std::uint32_t>(sealed.size()));
+  out += sealed;
+  link = next_link(link, std::string_view(out).substr(start));
+  out += hash_view(link);
+}
+
+std::string encode_trailer(std::uint64_t count, const Sha256& chain_head, const Sha256& link) {
+  std::string trailer;
+  put_u32be(trailer, log_file_end_marker);
+  put_u64be(trailer, count);
+  trailer += hash_view(chain_head);
+  trailer += hash_view(link);
+  trailer += hash_view(sha256(trailer));
+  LF_ASSERT(trailer.size() == log_file_trailer_bytes);
+  return trailer;
+}
+
+}  // namespace
+
+std::string encode_log_file(const LogFileHeader& header, std::span<const std::string> records,
+                            const Sha256& chain_head) {
+  LF_ASSERT(records.size() == header.last_seq + 1 - header.first_seq);
+  Sha256 link{};
+  std::string bytes = encode_header(header, link);
+  for (const std::string& sealed : records) encode_record(sealed, link, bytes);
+  return bytes + encode_trailer(records.size(), chain_head, link);
+}
+
+// ---------------------------------------------------------------- writer
+
+Result<std::unique_ptr<LogFileWriter>> LogFileWriter::create(const std::string& path,
+                                                             const LogFileHeader& header) {
+  if (header.shard.size() > log_file_shard_bytes_max) {
+    return Status::invalid_argument(
+        fmt::format("shard label is longer than {} bytes", log_file_shard_bytes_max));
+  }
+  std::unique_ptr<LogFileWriter> writer(new LogFileWriter());
+  writer->path_ = path;
+  writer->file_ = std::fopen((path + ".partial").c_str(), "wb");
+  if (writer->file_ == nullptr) {
+    return Status::io_error("create " + path + ".partial: " + std::strerror(errno));
+  }
+  writer->expected_ = header.last_seq + 1 - header.first_seq;
+  LF_RETURN_IF_ERROR(writer->write(encode_header(header, writer->link_)));
   return writer;
 }
 
@@ -98,24 +141,14 @@ Status LogFileWriter::add(std::string_view sealed) {
         fmt::format("event of {} bytes cannot be exported", sealed.size()));
   }
   buffer_.clear();
-  put_u32be(buffer_, static_cast<std::uint32_t>(sealed.size()));
-  buffer_ += sealed;
-  link_ = next_link(link_, buffer_);
-  buffer_ += hash_view(link_);
+  encode_record(sealed, link_, buffer_);
   ++count_;
   return write(buffer_);
 }
 
 Status LogFileWriter::finish(const Sha256& chain_head) {
   LF_ASSERT(count_ == expected_);
-  std::string trailer;
-  put_u32be(trailer, log_file_end_marker);
-  put_u64be(trailer, count_);
-  trailer += hash_view(chain_head);
-  trailer += hash_view(link_);
-  trailer += hash_view(sha256(trailer));
-  LF_ASSERT(trailer.size() == log_file_trailer_bytes);
-  LF_RETURN_IF_ERROR(write(trailer));
+  LF_RETURN_IF_ERROR(write(encode_trailer(count_, chain_head, link_)));
   if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) {
     return Status::io_error("sync " + path_ + ".partial: " + std::strerror(errno));
   }

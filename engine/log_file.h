@@ -29,6 +29,7 @@
 #include <istream>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -59,6 +60,11 @@ struct LogFileHeader {
   ledger::Sequence last_seq = 0;  // first_seq - 1 for an empty range.
   Sha256 prev_hash{};
 };
+
+// The whole file for `records` (the sealed events first_seq..last_seq) in
+// memory: what LogFileWriter writes, byte for byte (tests and fuzzing).
+std::string encode_log_file(const LogFileHeader& header, std::span<const std::string> records,
+                            const Sha256& chain_head);
 
 // Writes FILE.partial, then fsyncs and renames it to FILE on finish(): a file
 // under its final name is always complete.

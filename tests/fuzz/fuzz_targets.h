@@ -27,6 +27,8 @@ int lf_fuzz_decode_pending(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_decode_command_record(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_decode_head(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_split_event_block(const std::uint8_t* data, std::size_t size);
+int lf_fuzz_read_log_file(const std::uint8_t* data, std::size_t size);
+int lf_fuzz_parse_manifest(const std::uint8_t* data, std::size_t size);
 }
 
 namespace lf::fuzz {
