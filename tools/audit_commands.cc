@@ -106,7 +106,7 @@ Result<engine::SnapshotInfo> find_snapshot(const std::string& dir, const std::st
     if (s.name == name) return s;
   }
   for (const auto& [unreadable, why] : listing->unreadable) {
-    if (unreadable == name) return Status::corruption(name + ": " + why);
+    if (unreadable == name) return Status::corruption(why);
   }
   return Status::not_found("no snapshot " + name + " in " + dir);
 }
