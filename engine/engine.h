@@ -176,6 +176,18 @@ class Engine {
   // rereads the head: for building a fresh store from a log (engine/replay.h),
   // which flush()es when done. REQUIRES: no apply() running.
   Status load_raw(std::span<const RawPut> puts);
+  // Bulk loading of one column family of a fresh store: entries go straight
+  // into an SST file (no memtable, no WAL) that finish() ingests. Far cheaper
+  // than load_raw() for a whole log or projection.
+  class BulkLoad {
+   public:
+    virtual ~BulkLoad() = default;
+    // REQUIRES: keys strictly ascending, and none present in the family yet.
+    virtual Status add(std::string_view key, std::string_view value) = 0;
+    // Ingests what was added (nothing to do when nothing was).
+    virtual Status finish() = 0;
+  };
+  Result<std::unique_ptr<BulkLoad>> bulk_load(Family family);
 
   // For tests of tamper detection: raw access behind the engine's back.
   // Events are stored in one block per batch (engine/keys.h).

@@ -35,7 +35,8 @@ void note_offset(const ledger::Event& event, DerivedOffsets& offsets) {
   next = std::max(next, static_cast<std::uint64_t>(s.offset) + 1);
 }
 
-// Writes a fresh store: the log as it is read, the projections at the end.
+// Writes a fresh store: the log as it is read, the projections at the end,
+// each column family bulk-loaded as one sorted SST file.
 class StoreBuilder {
  public:
   static Result<std::unique_ptr<StoreBuilder>> create(const std::string& into) {
@@ -51,14 +52,17 @@ class StoreBuilder {
     Result<std::unique_ptr<Engine>> engine = Engine::open(builder->partial_, options);
     if (!engine.is_ok()) return engine.status();
     builder->engine_ = std::move(engine).value();
+    Result<std::unique_ptr<Engine::BulkLoad>> events =
+        builder->engine_->bulk_load(Engine::Family::events);
+    if (!events.is_ok()) return events.status();
+    builder->events_ = std::move(events).value();
     return builder;
   }
 
   Status add_event(ledger::Sequence seq, std::string_view sealed) {
     if (block_.count() == 0) block_first_ = seq;
     block_.add(sealed);
-    if (block_.count() >= rebuild_block_events_max) close_block();
-    if (bytes_ >= rebuild_write_bytes_max) return write();
+    if (block_.count() >= rebuild_block_events_max) return close_block();
     return Status::ok();
   }
 
@@ -66,34 +70,37 @@ class StoreBuilder {
   // renames the store into place. Returns the new store's digest.
   Result<Sha256> finish(const ProjectedState& state, const DerivedOffsets& offsets,
                         bool index_history) {
-    close_block();
-    for (const auto& [id, a] : state.accounts) put(Engine::Family::accounts, id, encode_account(a));
-    LF_RETURN_IF_ERROR(write_if_full());
-    for (const auto& [id, p] : state.pendings) put(Engine::Family::pending, id, encode_pending(p));
-    LF_RETURN_IF_ERROR(write_if_full());
-    for (const auto& [id, r] : state.commands) {
-      put(Engine::Family::commands, id, encode_command_record(r));
-      LF_RETURN_IF_ERROR(write_if_full());
+    LF_RETURN_IF_ERROR(close_block());
+    LF_RETURN_IF_ERROR(events_->finish());
+    LF_RETURN_IF_ERROR(load(Engine::Family::accounts, state.accounts, encode_account));
+    LF_RETURN_IF_ERROR(load(Engine::Family::pending, state.pendings, encode_pending));
+    LF_RETURN_IF_ERROR(load(Engine::Family::commands, state.commands, encode_command_record));
+    {
+      Result<std::unique_ptr<Engine::BulkLoad>> expiry = engine_->bulk_load(Engine::Family::expiry);
+      if (!expiry.is_ok()) return expiry.status();
+      for (const ledger::ExpiryKey& e : state.expiry_index()) {
+        LF_RETURN_IF_ERROR((*expiry)->add(expiry_key(e.first, e.second), {}));
+      }
+      LF_RETURN_IF_ERROR((*expiry)->finish());
     }
-    for (const ledger::ExpiryKey& e : state.expiry_index()) {
-      put(Engine::Family::expiry, expiry_key(e.first, e.second), std::string());
-    }
+    std::vector<Engine::RawPut> meta;
     for (const auto& [where, next] : offsets) {
       std::string value;
       put_u64be(value, next);
-      put(Engine::Family::meta, offset_meta_key(where.first, where.second), value);
+      meta.push_back({Engine::Family::meta, offset_meta_key(where.first, where.second), value});
     }
     Head head;
     head.ledger.next_seq = state.next_seq;
     head.ledger.logical_time_ms = state.logical_time_ms;
     head.chain_head = state.chain_head;
-    put(Engine::Family::meta, std::string(meta_head_key), encode_head(head));  // Last.
-    LF_RETURN_IF_ERROR(write());
+    meta.push_back({Engine::Family::meta, std::string(meta_head_key), encode_head(head)});
+    LF_RETURN_IF_ERROR(engine_->load_raw(meta));
     LF_ASSERT(engine_->head() == head);
     if (index_history) LF_RETURN_IF_ERROR(engine_->catch_up_history());
-    LF_RETURN_IF_ERROR(engine_->flush());
+    LF_RETURN_IF_ERROR(engine_->flush());  // load_raw() skipped the WAL.
     Result<Sha256> digest = store_digest(*engine_);
     if (!digest.is_ok()) return digest.status();
+    events_.reset();
     engine_.reset();  // Closes the store before it moves.
     std::error_code error;
     fs::rename(partial_, into_, error);
@@ -103,6 +110,7 @@ class StoreBuilder {
 
   ~StoreBuilder() {
     if (engine_ == nullptr) return;  // Finished.
+    events_.reset();
     engine_.reset();
     std::error_code ignored;
     fs::remove_all(partial_, ignored);
@@ -111,31 +119,27 @@ class StoreBuilder {
  private:
   StoreBuilder() = default;
 
-  void put(Engine::Family family, std::string key, std::string value) {
-    bytes_ += key.size() + value.size();
-    puts_.push_back({family, std::move(key), std::move(value)});
+  template <typename Map, typename Encode>
+  Status load(Engine::Family family, const Map& map, Encode&& encode) {
+    Result<std::unique_ptr<Engine::BulkLoad>> loader = engine_->bulk_load(family);
+    if (!loader.is_ok()) return loader.status();
+    for (const auto& [id, value] : map) LF_RETURN_IF_ERROR((*loader)->add(id, encode(value)));
+    return (*loader)->finish();
   }
-  void close_block() {
-    if (block_.count() == 0) return;
-    put(Engine::Family::events, event_key(block_first_), block_.finish());
+
+  Status close_block() {
+    if (block_.count() == 0) return Status::ok();
+    LF_RETURN_IF_ERROR(events_->add(event_key(block_first_), block_.finish()));
     block_.clear();
-  }
-  Status write_if_full() { return bytes_ >= rebuild_write_bytes_max ? write() : Status::ok(); }
-  Status write() {
-    if (puts_.empty()) return Status::ok();
-    LF_RETURN_IF_ERROR(engine_->load_raw(puts_));
-    puts_.clear();
-    bytes_ = 0;
     return Status::ok();
   }
 
   std::string into_;
   std::string partial_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine::BulkLoad> events_;
   EventBlockWriter block_;
   ledger::Sequence block_first_ = 0;
-  std::vector<Engine::RawPut> puts_;
-  std::size_t bytes_ = 0;
 };
 
 void fail(bool& ok, std::optional<ledger::Sequence>& bad_seq, std::string& problem,

@@ -28,9 +28,7 @@ namespace lf::engine {
 
 // Events per block in a rebuilt store (blocks are a storage detail: the
 // events and their bytes are the same, the boundaries need not be).
-inline constexpr std::size_t rebuild_block_events_max = 4096;
-// Bytes of entries gathered before one load_raw() write batch.
-inline constexpr std::size_t rebuild_write_bytes_max = 32u << 20;
+inline constexpr std::size_t rebuild_block_events_max = 128;
 
 struct RebuildOptions {
   // Build the per-account history index too. Default: true. (Live stores
