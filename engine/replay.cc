@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "engine/digest.h"
 #include "engine/event_block.h"
@@ -142,6 +146,95 @@ class StoreBuilder {
   ledger::Sequence block_first_ = 0;
 };
 
+// Reads and opens a store's events on a second thread, a chunk at a time, so
+// that reading, verifying and decoding overlap with applying.
+class OpenedEventStream {
+ public:
+  struct Item {
+    ledger::Sequence seq = 0;
+    std::string sealed;
+    std::optional<codec::OpenedEvent> opened;  // Empty when it did not open:
+    std::string error;                         // then why.
+  };
+  using Chunk = std::vector<Item>;
+
+  OpenedEventStream(Engine& source, ledger::Sequence from)
+      : thread_([this, &source, from] { run(source, from); }) {}
+  ~OpenedEventStream() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    space_.notify_all();
+    thread_.join();
+  }
+  OpenedEventStream(const OpenedEventStream&) = delete;
+  OpenedEventStream& operator=(const OpenedEventStream&) = delete;
+
+  // The next chunk; empty at the end of the log (then status() says how the
+  // read ended).
+  Chunk next() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !chunks_.empty() || done_; });
+    if (chunks_.empty()) return {};
+    Chunk chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    space_.notify_one();
+    return chunk;
+  }
+  Status status() {
+    std::lock_guard lock(mutex_);
+    return status_;
+  }
+
+ private:
+  static constexpr std::size_t chunk_events = 256;
+  static constexpr std::size_t chunks_in_flight_max = 8;
+
+  bool push(Chunk& chunk) {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return chunks_.size() < chunks_in_flight_max || stop_; });
+    if (stop_) return false;
+    chunks_.push_back(std::move(chunk));
+    ready_.notify_one();
+    chunk = Chunk();
+    chunk.reserve(chunk_events);  // Items never move once opened.
+    return true;
+  }
+
+  void run(Engine& source, ledger::Sequence from) {
+    Chunk chunk;
+    chunk.reserve(chunk_events);
+    Status status =
+        source.for_each_raw_event(from, [&](ledger::Sequence seq, std::string_view bytes) {
+          Item& item = chunk.emplace_back();
+          item.seq = seq;
+          item.sealed.assign(bytes);
+          Result<codec::OpenedEvent> opened = codec::open_event(item.sealed);
+          if (opened.is_ok()) {
+            item.opened.emplace(std::move(opened).value());
+          } else {
+            item.error = opened.status().message();
+          }
+          return chunk.size() < chunk_events || push(chunk);
+        });
+    if (!chunk.empty()) (void)push(chunk);
+    std::lock_guard lock(mutex_);
+    status_ = std::move(status);
+    done_ = true;
+    ready_.notify_all();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::condition_variable space_;
+  std::deque<Chunk> chunks_;  // GUARDED_BY(mutex_)
+  bool stop_ = false;         // GUARDED_BY(mutex_)
+  bool done_ = false;         // GUARDED_BY(mutex_)
+  Status status_;             // GUARDED_BY(mutex_)
+  std::thread thread_;        // Last: starts once the rest is constructed.
+};
+
 void fail(bool& ok, std::optional<ledger::Sequence>& bad_seq, std::string& problem,
           std::optional<ledger::Sequence> seq, std::string text) {
   if (!ok) return;
@@ -161,32 +254,42 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
   if (!builder.is_ok()) return builder.status();
   ProjectedState state;
   DerivedOffsets offsets;
-  Status write_failure;
-  Status status = source.for_each_raw_event(1, [&](ledger::Sequence seq, std::string_view bytes) {
-    std::optional<EventProblem> problem;
-    if (seq != state.next_seq) {
-      problem = EventProblem{state.next_seq, fmt::format("event {} is missing", state.next_seq)};
-    } else if (Result<codec::OpenedEvent> opened = codec::open_event(bytes); !opened.is_ok()) {
-      problem = EventProblem{seq, fmt::format("event {}: {}", seq, opened.status().message())};
-    } else {
-      problem = apply_opened(seq, *opened, state);
-      if (!problem) note_offset(opened->event, offsets);
+  // The live store's digest, computed meanwhile (reads only, like the stream).
+  std::future<Result<Sha256>> live =
+      std::async(std::launch::async, [&source] { return store_digest(source); });
+  Status status;
+  {
+    OpenedEventStream stream(source, 1);
+    for (OpenedEventStream::Chunk chunk = stream.next(); report.ok && !chunk.empty();
+         chunk = stream.next()) {
+      for (const OpenedEventStream::Item& item : chunk) {
+        const ledger::Sequence seq = item.seq;
+        std::optional<EventProblem> problem;
+        if (seq != state.next_seq) {
+          problem =
+              EventProblem{state.next_seq, fmt::format("event {} is missing", state.next_seq)};
+        } else if (!item.opened) {
+          problem = EventProblem{seq, fmt::format("event {}: {}", seq, item.error)};
+        } else {
+          problem = apply_opened(seq, *item.opened, state);
+          if (!problem) note_offset(item.opened->event, offsets);
+        }
+        if (problem) {
+          fail(report.ok, report.bad_seq, report.problem, problem->seq, std::move(problem->text));
+          break;
+        }
+        LF_RETURN_IF_ERROR((*builder)->add_event(seq, item.sealed));
+        ++report.events;
+      }
     }
-    if (problem) {
-      fail(report.ok, report.bad_seq, report.problem, problem->seq, std::move(problem->text));
-      return false;
-    }
-    write_failure = (*builder)->add_event(seq, bytes);
-    ++report.events;
-    return write_failure.is_ok();
-  });
+    if (report.ok) status = stream.status();
+  }
   if (status.code() == Status::Code::corruption) {
     fail(report.ok, report.bad_seq, report.problem, state.next_seq,
          fmt::format("event {}: {}", state.next_seq, status.message()));
   } else if (!status.is_ok()) {
     return status;
   }
-  LF_RETURN_IF_ERROR(write_failure);
   if (!report.ok) return report;
   if (source.head().ledger.next_seq != state.next_seq ||
       source.head().chain_head != state.chain_head) {
@@ -199,14 +302,9 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
   Result<Sha256> rebuilt = (*builder)->finish(state, offsets, options.index_history);
   if (!rebuilt.is_ok()) return rebuilt.status();
   report.rebuilt_digest = *rebuilt;
-  if (report.rebuilt_digest != projected_digest(state)) {
-    fail(report.ok, report.bad_seq, report.problem, std::nullopt,
-         "the rebuilt store's digest differs from the rebuilt state's");
-    return report;
-  }
-  Result<Sha256> live = store_digest(source);
-  if (!live.is_ok()) return live.status();
-  report.source_digest = *live;
+  Result<Sha256> live_digest = live.get();
+  if (!live_digest.is_ok()) return live_digest.status();
+  report.source_digest = *live_digest;
   if (report.source_digest != report.rebuilt_digest) {
     fail(report.ok, report.bad_seq, report.problem, std::nullopt,
          "the source store's projections differ from the log's (run verify to see where)");
