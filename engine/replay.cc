@@ -504,6 +504,8 @@ Result<ExportReport> export_log(Engine& source, const std::string& path, ledger:
 
 Result<LogReplayReport> replay_log_file(const std::string& path, const std::string& into) {
   LogReplayReport report;
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) return Status::io_error(path + " is not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::io_error("open " + path);
   std::unique_ptr<StoreBuilder> builder;
