@@ -111,6 +111,33 @@ TEST_CASE("a rebuild stops at the first event that does not verify") {
   CHECK_FALSE(fs::exists(dir.path("rebuilt") + ".partial"));
 }
 
+TEST_CASE("a flipped byte in a stored event stops rebuild, re-execution and export at its seq") {
+  TempDir dir;
+  auto live = workload_store(dir, 300);
+  auto first = live->debug_block_of(77);
+  REQUIRE(first.is_ok());
+  auto entries = live->debug_read_block(*first);
+  REQUIRE(entries.is_ok());
+  std::string& entry = (*entries)[77 - *first];
+  entry[entry.size() / 2] = static_cast<char>(entry[entry.size() / 2] ^ 0x01);
+  REQUIRE(live->debug_write_block(*first, *entries).is_ok());
+
+  const auto rebuilt = rebuild(*live, dir.path("rebuilt"));
+  CHECK_FALSE(rebuilt.ok);
+  REQUIRE(rebuilt.bad_seq.has_value());
+  CHECK(*rebuilt.bad_seq == 77);
+  const auto reexecuted = reexecute_ok(*live, dir.path("scratch"));
+  CHECK_FALSE(reexecuted.ok);
+  REQUIRE(reexecuted.bad_seq.has_value());
+  CHECK(*reexecuted.bad_seq == 77);
+  auto exported = engine::export_log(*live, dir.path("log.lflog"), 1, 0, "s");
+  REQUIRE_FALSE(exported.is_ok());
+  CHECK(exported.status().code() == Status::Code::corruption);
+  CHECK_THAT(exported.status().message(), Catch::Contains("event 77"));
+  CHECK_FALSE(fs::exists(dir.path("log.lflog")));
+  CHECK_FALSE(fs::exists(dir.path("log.lflog") + ".partial"));
+}
+
 TEST_CASE("a rebuild derives the Kafka offsets from the logged commands") {
   TempDir dir;
   auto live = open_engine(dir.path());
