@@ -4,10 +4,13 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -157,7 +160,10 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
     families.emplace_back(name, family_options(options, cache, point_lookups));
   }
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, directory, families, &engine->handles_, &db);
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, directory, families, &engine->handles_, &db)
+          : rocksdb::DB::Open(db_options, directory, families, &engine->handles_, &db);
   if (!s.ok()) return from_rocksdb(s, "open " + directory);
   engine->db_.reset(db);
   engine->events_ = engine->handles_[1];
@@ -555,6 +561,18 @@ Status Engine::for_each_expiry(const std::function<bool(const ledger::ExpiryKey&
 
 Result<std::optional<std::string>> Engine::meta(std::string_view key) { return get(meta_, key); }
 
+Status Engine::for_each_meta(
+    std::string_view prefix,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    const std::string_view key = view(it->key());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!fn(key, view(it->value()))) break;
+  }
+  return from_rocksdb(it->status(), "scan meta");
+}
+
 Status Engine::for_each_raw_event(
     ledger::Sequence from, const std::function<bool(ledger::Sequence, std::string_view)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
@@ -687,6 +705,107 @@ Result<std::uint64_t> Engine::disk_bytes() const {
   }
   if (error) return Status::io_error("size of " + directory_ + ": " + error.message());
   return total;
+}
+
+// ---------------------------------------------------------------- snapshots
+
+Status Engine::checkpoint(const std::string& directory) {
+  rocksdb::Checkpoint* raw = nullptr;
+  LF_RETURN_IF_ERROR(from_rocksdb(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: flush first, so the checkpoint is mostly SST files
+  // (hard links) and a short WAL.
+  return from_rocksdb(checkpoint->CreateCheckpoint(directory, /*log_size_for_flush=*/0),
+                      "checkpoint into " + directory);
+}
+
+Status Engine::load_raw(std::span<const RawPut> puts) {
+  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
+                                                   commands_, expiry_,   meta_};
+  // Reserve the batch's bytes up front: growing a large batch by doubling
+  // costs more in copies and page faults than the puts themselves.
+  constexpr std::size_t put_overhead_bytes = 16;  // Tag, family id, two varint lengths.
+  std::size_t bytes = 0;
+  for (const RawPut& put : puts) bytes += put.key.size() + put.value.size() + put_overhead_bytes;
+  rocksdb::WriteBatch batch(bytes + 64);
+  for (const RawPut& put : puts) {
+    const auto index = static_cast<std::size_t>(put.family);
+    LF_ASSERT(index < std::size(families));
+    batch.Put(families[index], slice(put.key), slice(put.value));
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  rocksdb::Status s = db_->Write(write_options, &batch);
+  if (!s.ok()) {
+    failed_ = true;
+    return from_rocksdb(s, "load raw entries");
+  }
+  cache_->accounts.clear();
+  return load_head();
+}
+
+namespace {
+
+// Bulk-loaded files are compressed as flushed ones are (the family's
+// `compression`), not with the slower bottommost ZSTD: the writer runs in the
+// caller's thread, where a flush would run in the background.
+rocksdb::Options bulk_options(rocksdb::Options options) {
+  options.bottommost_compression = rocksdb::kDisableCompressionOption;
+  return options;
+}
+
+class SstBulkLoad final : public Engine::BulkLoad {
+ public:
+  SstBulkLoad(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, std::string path)
+      : db_(db),
+        family_(family),
+        path_(std::move(path)),
+        writer_(rocksdb::EnvOptions(), bulk_options(db->GetOptions(family)), family) {}
+  ~SstBulkLoad() override {
+    if (!path_.empty()) std::filesystem::remove(path_, ignored_);
+  }
+
+  Status add(std::string_view key, std::string_view value) override {
+    if (!opened_) {
+      LF_RETURN_IF_ERROR(from_rocksdb(writer_.Open(path_), "bulk load open " + path_));
+      opened_ = true;
+    }
+    return from_rocksdb(writer_.Put(slice(key), slice(value)), "bulk load add");
+  }
+
+  Status finish() override {
+    if (!opened_) return Status::ok();
+    LF_RETURN_IF_ERROR(from_rocksdb(writer_.Finish(), "bulk load finish " + path_));
+    rocksdb::IngestExternalFileOptions options;
+    options.move_files = true;
+    LF_RETURN_IF_ERROR(
+        from_rocksdb(db_->IngestExternalFile(family_, {path_}, options), "bulk load ingest"));
+    path_.clear();  // Moved into the store.
+    return Status::ok();
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* family_;
+  std::string path_;
+  rocksdb::SstFileWriter writer_;
+  bool opened_ = false;
+  std::error_code ignored_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine::BulkLoad>> Engine::bulk_load(Family family) {
+  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
+                                                   commands_, expiry_,   meta_};
+  const auto index = static_cast<std::size_t>(family);
+  LF_ASSERT(index < std::size(families));
+  static std::atomic<std::uint64_t> counter{0};
+  const std::string path = fmt::format("{}/bulk-{}-{}.sst.tmp", directory_, index, counter++);
+  cache_->accounts.clear();
+  return std::unique_ptr<BulkLoad>(new SstBulkLoad(db_.get(), families[index], path));
 }
 
 // ---------------------------------------------------------------- debug

@@ -73,6 +73,9 @@ struct EngineOptions {
   // is an input of every decision. Absent: the store's own rule (one shard
   // owning everything for a new store), which is what queries and audits use.
   std::optional<ledger::ShardRule> shard;
+  // Open without writing anything (snapshot verification): apply() and every
+  // other write then fail. Default: false.
+  bool read_only = false;
 };
 
 // A meta entry written atomically with a batch (e.g. a Kafka offset).
@@ -151,6 +154,9 @@ class Engine {
   // Every stored expiry index entry in (expires_at_ms, id) order.
   Status for_each_expiry(const std::function<bool(const ledger::ExpiryKey&)>& fn);
   Result<std::optional<std::string>> meta(std::string_view key);
+  // Every meta entry whose key starts with `prefix`, in key order.
+  Status for_each_meta(std::string_view prefix,
+                       const std::function<bool(std::string_view key, std::string_view value)>& fn);
   // Events with seq >= from, verified (hash, layout, balance) as they are
   // read; fn returns false to stop. The chain itself is checked by verify().
   Status for_each_event(ledger::Sequence from,
@@ -170,6 +176,35 @@ class Engine {
   Status flush();
   // Bytes of all files in the store directory.
   Result<std::uint64_t> disk_bytes() const;
+
+  // ---- Snapshots and rebuilds (engine/snapshot.h, engine/replay.h).
+  // A consistent RocksDB checkpoint of the whole store in `directory`, which
+  // must not exist: SST files are hard-linked where the file system allows,
+  // the rest copied. REQUIRES: no apply() running.
+  Status checkpoint(const std::string& directory);
+  // Column families that load_raw() may write.
+  enum class Family : std::uint8_t { events, accounts, pending, commands, expiry, meta };
+  struct RawPut {
+    Family family = Family::meta;
+    std::string key;
+    std::string value;
+  };
+  // Writes already encoded entries in one atomic batch without the WAL, then
+  // rereads the head: for building a fresh store from a log (engine/replay.h),
+  // which flush()es when done. REQUIRES: no apply() running.
+  Status load_raw(std::span<const RawPut> puts);
+  // Bulk loading of one column family of a fresh store: entries go straight
+  // into an SST file (no memtable, no WAL) that finish() ingests. Far cheaper
+  // than load_raw() for a whole log or projection.
+  class BulkLoad {
+   public:
+    virtual ~BulkLoad() = default;
+    // REQUIRES: keys strictly ascending, and none present in the family yet.
+    virtual Status add(std::string_view key, std::string_view value) = 0;
+    // Ingests what was added (nothing to do when nothing was).
+    virtual Status finish() = 0;
+  };
+  Result<std::unique_ptr<BulkLoad>> bulk_load(Family family);
 
   // For tests of tamper detection: raw access behind the engine's back.
   // Events are stored in one block per batch (engine/keys.h).

@@ -9,6 +9,8 @@
 //   3. Rebuilds accounts, balances and pending transfers from the events
 //      alone and compares them with the stored projections.
 //   4. Checks the trial balance: per asset, all debits equal all credits.
+//   5. Computes the state digest of the rebuilt state and checks that the
+//      stored projections have the same one.
 // The first problem found is reported with the sequence number it concerns.
 #pragma once
 
@@ -37,6 +39,9 @@ struct VerifyReport {
   std::uint64_t accounts_checked = 0;
   std::uint64_t pendings_checked = 0;
   Sha256 chain_head{};
+  // The state digest (engine/digest.h) of the state the log implies; set only
+  // when ok (then the stored projections have the same digest).
+  Sha256 state_digest{};
   std::map<std::string, AssetTotals> totals;  // Per asset, rebuilt from events.
 };
 

@@ -27,6 +27,31 @@ Sha256 sha256(std::string_view bytes) {
   return digest;
 }
 
+Sha256Hasher::Sha256Hasher() : context_(EVP_MD_CTX_new()) {
+  LF_ASSERT(context_ != nullptr);
+  const int ok = EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), sha256_md(), nullptr);
+  LF_ASSERT(ok == 1);
+}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
+
+void Sha256Hasher::update(std::string_view bytes) {
+  const int ok = EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), bytes.data(), bytes.size());
+  LF_ASSERT(ok == 1);
+}
+
+Sha256 Sha256Hasher::finish() {
+  Sha256 digest{};
+  unsigned int length = 0;
+  auto* context = static_cast<EVP_MD_CTX*>(context_);
+  const int final_ok = EVP_DigestFinal_ex(context, digest.data(), &length);
+  LF_ASSERT(final_ok == 1);
+  LF_ASSERT(length == digest.size());
+  const int init_ok = EVP_DigestInit_ex(context, sha256_md(), nullptr);
+  LF_ASSERT(init_ok == 1);
+  return digest;
+}
+
 std::string to_hex(const Sha256& digest) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string hex;

@@ -7,6 +7,8 @@
 //   ledgerflow events   --db DIR [--from N]  the log as JSON lines
 //   ledgerflow verify   --db DIR             audit the store
 //   ledgerflow broker | produce | run | outcomes     Kafka (tools/kafka_commands.h)
+//   ledgerflow verify   --db DIR             audit the store, print its state digest
+//   ledgerflow snapshot|replay|log ...       snapshots, replay, export (audit_commands.h)
 //
 // Exit codes: tools/cli_common.h.
 #include <fmt/format.h>
@@ -25,6 +27,7 @@
 #include "ledger/limits.h"
 #include "schemas/json.h"
 #include "streams/broker.h"
+#include "tools/audit_commands.h"
 #include "tools/cli_common.h"
 #include "tools/kafka_commands.h"
 
@@ -332,17 +335,18 @@ int run_verify(const std::string& db, bool json) {
   if (!report.is_ok()) return fail(report.status());
   const lf::engine::VerifyReport& r = *report;
   if (json) {
-    fmt::print(R"({{"ok":{},"bad_seq":{},"problem":"{}","events":{},"accounts":{},"pendings":{},)"
-               R"("chain_head":"{}"}})"
+    fmt::print(R"({{"ok":{},"bad_seq":{},"problem":{},"events":{},"accounts":{},"pendings":{},)"
+               R"("chain_head":"{}","state_digest":{}}})"
                "\n",
                r.ok, r.bad_seq ? std::to_string(*r.bad_seq) : "null", json_escape(r.problem),
-               r.events_checked, r.accounts_checked, r.pendings_checked, lf::to_hex(r.chain_head));
+               r.events_checked, r.accounts_checked, r.pendings_checked, lf::to_hex(r.chain_head),
+               r.ok ? "\"" + lf::to_hex(r.state_digest) + "\"" : "null");
   } else if (r.ok) {
     fmt::print(
         "verify: OK: {} events chained and balanced, {} accounts and {} pending transfers match "
-        "the log, trial balance nets to zero for {} assets; chain head {}\n",
+        "the log, trial balance nets to zero for {} assets; chain head {}; state digest {}\n",
         r.events_checked, r.accounts_checked, r.pendings_checked, r.totals.size(),
-        lf::to_hex(r.chain_head));
+        lf::to_hex(r.chain_head), lf::to_hex(r.state_digest));
   } else {
     fmt::print("verify: FAILED at seq {}: {}\n", r.bad_seq ? std::to_string(*r.bad_seq) : "(none)",
                r.problem);
@@ -450,6 +454,7 @@ int main(int argc, char** argv) {
   broker->callback([&] { code = run_broker(broker_count, topics, bootstrap_file); });
 
   const std::shared_ptr<void> kafka_args = lf::cli::add_kafka_commands(app, code);
+  lf::tools::add_audit_commands(app, code);
 
   try {
     app.parse(argc, argv);

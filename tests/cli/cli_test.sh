@@ -142,6 +142,75 @@ check "bad --partitions" 2 "$bin" run --brokers "$brokers" --topic commands --db
 check "produce without brokers" 2 "$bin" produce --topic commands "$sample"
 kill -TERM "$kafka_pid"
 wait "$kafka_pid"
+# Snapshots, replay and log export (docs/snapshots.md, docs/replay.md).
+check "verify prints the state digest" 0 "$bin" verify --db "$db"
+contains "state digest text" out "state digest [0-9a-f]\{64\}"
+digest="$(sed 's/.*state digest //' "$work/out")"
+check "verify --json digest" 0 "$bin" verify --db "$db" --json
+contains "state digest json" out "\"state_digest\":\"$digest\""
+contains "verify json problem" out '"problem":"",'
+snaps="$work/snaps"
+check "snapshot list (none)" 0 "$bin" snapshot list --db "$db" --snapshots "$snaps"
+contains "no snapshots" out "0 snapshots"
+check "snapshot create" 0 "$bin" snapshot create --db "$db" --snapshots "$snaps"
+contains "snapshot digest" out "snap-00000000000000000030 .*state digest $digest"
+check "snapshot create twice" 1 "$bin" snapshot create --db "$db" --snapshots "$snaps"
+contains "snapshot exists" err "exists"
+check "snapshot verify" 0 "$bin" snapshot verify --db "$db" --snapshots "$snaps" snap-00000000000000000030
+contains "snapshot verify ok" out "snapshot snap-00000000000000000030: OK"
+check "snapshot verify unknown" 1 "$bin" snapshot verify --db "$db" --snapshots "$snaps" snap-1
+mkdir -p "$snaps/.partial-snap-00000000000000000099"
+check "snapshot list" 0 "$bin" snapshot list --db "$db" --snapshots "$snaps" --json
+contains "snapshot list json" out '"name":"snap-00000000000000000030","seq":30'
+contains "partial ignored" err "partial-snap-00000000000000000099: interrupted snapshot, ignored"
+check "restore needs a name" 2 "$bin" snapshot restore --db "$work/restored" --snapshots "$snaps"
+check "restore" 0 "$bin" snapshot restore --db "$work/restored" --snapshots "$snaps" snap-00000000000000000030
+contains "restored" out "restored snap-00000000000000000030"
+check "restore over a store" 1 "$bin" snapshot restore --db "$work/restored" --snapshots "$snaps" snap-00000000000000000030
+contains "restore refuses" err "pass --force"
+check "restored verifies" 0 "$bin" verify --db "$work/restored"
+contains "restored digest" out "state digest $digest"
+
+# A second snapshot, then corrupt it: restore --latest-good falls back.
+printf '%s\n' '{"id":"ok-2","timestamp_ms":91000,"body_type":"Transfer","body":{"debit_account":"bank:usd","credit_account":"customer:alice","amount":1,"asset":"USD"}}' >"$work/one.jsonl"
+check "apply one more" 0 "$bin" apply --db "$db" "$work/one.jsonl"
+check "snapshot create 2" 0 "$bin" snapshot create --db "$db" --snapshots "$snaps"
+manifest="$snaps/snap-00000000000000000031/manifest"
+sed -i 's/^seq 31$/seq 32/' "$manifest"
+check "corrupt snapshot verify" 4 "$bin" snapshot verify --db "$db" --snapshots "$snaps" snap-00000000000000000031
+contains "corrupt manifest named" out "snap-00000000000000000031: FAILED: manifest line 29: manifest digest mismatch"
+check "restore latest good" 0 "$bin" snapshot restore --db "$work/restored" --snapshots "$snaps" --latest-good --force
+contains "rejected newest" err "snapshot snap-00000000000000000031 rejected"
+contains "restored older" out "restored snap-00000000000000000030"
+check "prune" 0 "$bin" snapshot prune --db "$db" --snapshots "$snaps" --keep 1
+contains "pruned partial" out "removed .partial-snap-00000000000000000099"
+check "prune keep 0" 2 "$bin" snapshot prune --db "$db" --snapshots "$snaps" --keep 0
+
+check "replay rebuild" 0 "$bin" replay rebuild --db "$db" --into "$work/rebuilt"
+contains "rebuild ok" out "rebuild: OK: 31 events"
+check "rebuild into existing" 1 "$bin" replay rebuild --db "$db" --into "$work/rebuilt"
+check "rebuilt verifies" 0 "$bin" verify --db "$work/rebuilt"
+check "replay reexecute" 0 "$bin" replay reexecute --db "$db"
+contains "reexecute ok" out "31 events byte-identical"
+check "reexecute from snapshot" 0 "$bin" replay reexecute --db "$db" --snapshots "$snaps" --from-snapshot snap-00000000000000000030
+contains "reexecute from 31" out "from seq 31"
+check "reexecute bad batch" 2 "$bin" replay reexecute --db "$db" --batch 0
+
+check "log export" 0 "$bin" log export --db "$db" --out "$work/all.lflog" --shard s1
+contains "exported" out "exported events 1..31"
+check "log export bad range" 2 "$bin" log export --db "$db" --out "$work/x.lflog" --from 5 --to 99
+check "replay log" 0 "$bin" replay log --log "$work/all.lflog" --into "$work/from-file"
+contains "replay log digest" out "state digest"
+check "replay log partial" 0 "$bin" log export --db "$db" --out "$work/part.lflog" --from 10 --to 12
+check "replay log partial verify" 0 "$bin" replay log --log "$work/part.lflog"
+contains "partial not rebuilt" out "verified only"
+cp "$work/all.lflog" "$work/flipped.lflog"
+printf '\x00' | dd of="$work/flipped.lflog" bs=1 seek=2000 conv=notrunc 2>/dev/null
+check "replay flipped log" 4 "$bin" replay log --log "$work/flipped.lflog"
+contains "flipped located" out "FAILED: record [0-9]* (byte [0-9]*)"
+echo "not a log" >"$work/garbage.lflog"
+check "replay garbage log" 3 "$bin" replay log --log "$work/garbage.lflog"
+check "replay missing log" 1 "$bin" replay log --log "$work/none.lflog"
 
 # Usage errors and help.
 check "no subcommand" 2 "$bin"

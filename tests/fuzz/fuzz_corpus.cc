@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "engine/event_block.h"
+#include "engine/log_file.h"
 #include "engine/records.h"
+#include "engine/snapshot.h"
 #include "ledger/sha256.h"
 #include "ledger/types.h"
 #include "ledger/working_set.h"
@@ -404,6 +406,41 @@ std::vector<Seed> seeds(const std::string& name) {
     letter.key = "acme";
     letter.payload = std::string("\x10\0\0\0LFC1garbage", 15);
     add(streams::encode_dead_letter(letter));
+  } else if (name == "read_log_file") {
+    // Exported logs: the sample events re-chained as seqs 1.., whole and in part.
+    std::vector<std::string> sealed;
+    std::vector<Sha256> hashes{Sha256{}};  // hashes[i]: hash of event i.
+    for (ledger::Event e : sample_events()) {
+      if (e.seq == u64_max) continue;
+      e.seq = sealed.size() + 1;
+      codec::EventEncoder encoder;
+      const std::string bytes(encoder.encode(e, hashes.back()));
+      hashes.push_back(sha256(bytes));
+      sealed.push_back(encoder.seal(bytes, hashes.back()));
+    }
+    engine::LogFileHeader header;
+    header.shard = "shard-0";
+    header.last_seq = sealed.size();
+    add(engine::encode_log_file(header, sealed, hashes.back()));
+    header.first_seq = 4;
+    header.last_seq = 6;
+    header.prev_hash = hashes[3];
+    add(engine::encode_log_file(header, std::span(sealed).subspan(3, 3), hashes[6]));
+    header.first_seq = 1;
+    header.last_seq = 0;
+    header.shard.clear();
+    add(engine::encode_log_file(header, {}, Sha256{}));
+  } else if (name == "parse_manifest") {
+    engine::SnapshotManifest m;
+    m.seq = 29;
+    m.chain_head = sha256("head");
+    m.state_digest = sha256("state");
+    m.logical_time_ms = 82000;
+    m.files = {{"000022.sst", 5755, sha256("a")}, {"CURRENT", 16, sha256("b")}};
+    add(engine::encode_manifest(m));
+    m.offsets = {{"commands", 0, 17}, {"commands", 3, u64_max}, {"z.y-x_w", 4294967295u, 0}};
+    m.seq = u64_max;
+    add(engine::encode_manifest(m));
   } else if (name == "decode_head") {
     add(engine::encode_head({}));
     add(engine::encode_head({{42, 99000}, sha256("event 41")}));
@@ -414,6 +451,14 @@ std::vector<Seed> seeds(const std::string& name) {
 
 std::vector<std::string> dictionary(const std::string& name) {
   std::vector<std::string> out;
+  if (name == "parse_manifest") {
+    for (const char* token : {"\n", " ", "seq ", "file ", "offset ", "end ", "chain_head ", "0",
+                              "00", "18446744073709551615", "18446744073709551616", "4294967296",
+                              "-1", "../", "a", "F", "ledgerflow-snapshot 1\n"}) {
+      out.emplace_back(token);
+    }
+    return out;
+  }
   if (name == "parse_command_json") {
     // Space-separated tokens, then raw bytes that are not (all) UTF-8.
     constexpr std::string_view tokens =

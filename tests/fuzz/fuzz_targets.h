@@ -29,6 +29,8 @@ int lf_fuzz_decode_head(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_split_event_block(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_decode_kafka_message(const std::uint8_t* data, std::size_t size);
 int lf_fuzz_decode_dead_letter(const std::uint8_t* data, std::size_t size);
+int lf_fuzz_read_log_file(const std::uint8_t* data, std::size_t size);
+int lf_fuzz_parse_manifest(const std::uint8_t* data, std::size_t size);
 }
 
 namespace lf::fuzz {

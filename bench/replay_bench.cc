@@ -1,0 +1,290 @@
+// replay_bench: how fast a shard rebuilds from its log, beside how fast it
+// writes it.
+//
+// Per repeat (median of --repeats, default 3):
+//   * live: opens --accounts accounts, then applies --transfers commands
+//     (90% transfers, 10% holds with a 60 s timeout, so that expiries happen
+//     as logical time moves 1 ms per command) in batches of --batch with one
+//     WAL sync per batch (the production setting); events/s inside apply;
+//   * rebuild: rebuild_projections into a fresh store, without and with the
+//     history index (live stores index behind the log, so "without" is the
+//     like-for-like figure); events/s and the ratio to live;
+//   * reexecute: re-runs the logged commands in a scratch store (no sync)
+//     and compares every event byte for byte; events/s and the ratio;
+//   * snapshot: create_snapshot time (checkpoint, digest, file hashes);
+//   * restart to serving (until the first account query answers):
+//     reopening the intact store; restoring the snapshot (taken at 90% of the
+//     log) and re-applying the last 10% of commands; rebuilding from the log
+//     with no snapshot at all.
+// The machine is shared: the 1-minute load average is printed at the start
+// and the end. Ends with one JSON line {"bench":"replay",...}.
+//
+//   replay_bench [--transfers N] [--accounts N] [--batch N] [--repeats N] [--dir DIR]
+//   (e.g. --transfers 10000000 --repeats 1 for a 10M-event run)
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/digest.h"
+#include "engine/engine.h"
+#include "engine/replay.h"
+#include "engine/snapshot.h"
+#include "ledger/assert.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using lf::engine::Engine;
+
+struct Config {
+  std::size_t transfers = 300'000;
+  std::size_t accounts = 10'000;
+  std::size_t batch = 4096;
+  std::size_t repeats = 3;
+  std::string dir = "/tmp/ledgerflow-replay-bench";
+};
+
+struct Figures {
+  double events = 0;
+  double live_events_per_s = 0;
+  double rebuild_events_per_s = 0;
+  double rebuild_history_events_per_s = 0;
+  double reexecute_events_per_s = 0;
+  double snapshot_create_ms = 0;
+  double reopen_to_query_ms = 0;
+  double snapshot_restore_to_query_ms = 0;
+  double rebuild_to_query_ms = 0;
+};
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double load_1m() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1;
+  in >> load;
+  return load;
+}
+
+template <typename T>
+T must(lf::Result<T> result, const char* what) {
+  if (!result.is_ok()) {
+    fmt::print(stderr, "replay_bench: {}: {}\n", what, result.status().to_string());
+    std::exit(1);
+  }
+  return std::move(result).value();
+}
+
+void must(const lf::Status& status, const char* what) {
+  if (!status.is_ok()) {
+    fmt::print(stderr, "replay_bench: {}: {}\n", what, status.to_string());
+    std::exit(1);
+  }
+}
+
+std::string account_id(std::size_t i) { return fmt::format("acct:{:06}", i); }
+
+// The workload, in batches: account openings, then transfers and holds.
+std::vector<std::vector<lf::ledger::Command>> workload(const Config& config) {
+  std::vector<std::vector<lf::ledger::Command>> batches;
+  std::vector<lf::ledger::Command> batch;
+  auto add = [&](lf::ledger::Command c) {
+    batch.push_back(std::move(c));
+    if (batch.size() == config.batch) batches.push_back(std::move(batch)), batch.clear();
+  };
+  for (std::size_t i = 0; i < config.accounts; ++i) {
+    lf::ledger::Command c;
+    c.id = fmt::format("open-{}", i);
+    c.timestamp_ms = 1;
+    c.body = lf::ledger::OpenAccount{account_id(i), "USD", 2, false, false, 0, {}};
+    add(std::move(c));
+  }
+  std::mt19937_64 rng(42);
+  for (std::size_t i = 0; i < config.transfers; ++i) {
+    const std::size_t debit = rng() % config.accounts;
+    std::size_t credit = rng() % config.accounts;
+    if (credit == debit) credit = (credit + 1) % config.accounts;
+    lf::ledger::Command c;
+    c.id = fmt::format("t{}", i);
+    c.timestamp_ms = 1000 + i;
+    const bool hold = i % 10 == 9;
+    c.body = lf::ledger::Transfer{
+        account_id(debit), account_id(credit), 1 + i % 10000, "USD", hold, hold ? 60u : 0u, {}};
+    add(std::move(c));
+  }
+  if (!batch.empty()) batches.push_back(std::move(batch));
+  return batches;
+}
+
+// Applies batches [from, to) with durable commits; returns the seconds inside apply.
+double apply_batches(Engine& engine, const std::vector<std::vector<lf::ledger::Command>>& batches,
+                     std::size_t from, std::size_t to) {
+  double seconds = 0;
+  for (std::size_t i = from; i < to; ++i) {
+    const auto start = Clock::now();
+    must(engine.apply(batches[i]), "apply");
+    seconds += seconds_since(start);
+  }
+  return seconds;
+}
+
+double first_query_ms(const std::string& dir, Clock::time_point start) {
+  auto engine = must(Engine::open(dir), "open");
+  auto account = must(engine->account(account_id(0)), "query");
+  LF_ASSERT(account.has_value());
+  return seconds_since(start) * 1000;
+}
+
+Figures run_once(const Config& config, const std::vector<std::vector<lf::ledger::Command>>& batches,
+                 std::size_t repeat) {
+  const fs::path root = fs::path(config.dir) / fmt::format("r{}", repeat);
+  fs::remove_all(root);
+  fs::create_directories(root);
+  const std::string live_dir = (root / "live").string();
+  const std::string snapshots = (root / "snaps").string();
+  Figures f;
+  lf::engine::EngineOptions options;  // Production settings: sync on.
+  auto live = must(Engine::open(live_dir, options), "open live");
+
+  // Live, with a snapshot at 90% of the batches (outside the timed applies).
+  const std::size_t snapshot_at = batches.size() * 9 / 10;
+  double live_s = apply_batches(*live, batches, 0, snapshot_at);
+  const auto snap_start = Clock::now();
+  const auto snapshot = must(lf::engine::create_snapshot(*live, snapshots), "snapshot");
+  f.snapshot_create_ms = seconds_since(snap_start) * 1000;
+  live_s += apply_batches(*live, batches, snapshot_at, batches.size());
+  f.events = static_cast<double>(live->head().ledger.next_seq - 1);
+  f.live_events_per_s = f.events / live_s;
+  const lf::Sha256 live_digest = must(lf::engine::store_digest(*live), "digest");
+
+  // Projection rebuild, without and with the history index.
+  for (const bool history : {false, true}) {
+    const std::string into = (root / (history ? "rebuilt-h" : "rebuilt")).string();
+    const auto start = Clock::now();
+    const auto report = must(lf::engine::rebuild_projections(*live, into, {history}), "rebuild");
+    const double s = seconds_since(start);
+    LF_ASSERT(report.ok);
+    LF_ASSERT(report.rebuilt_digest == live_digest);
+    (history ? f.rebuild_history_events_per_s : f.rebuild_events_per_s) = f.events / s;
+  }
+
+  // Re-execution from zero.
+  {
+    const auto start = Clock::now();
+    const auto report =
+        must(lf::engine::reexecute(*live, (root / "scratch").string(), nullptr, config.batch),
+             "reexecute");
+    const double s = seconds_since(start);
+    LF_ASSERT(report.ok);
+    f.reexecute_events_per_s = f.events / s;
+  }
+  live.reset();
+
+  // Restart to serving.
+  f.reopen_to_query_ms = first_query_ms(live_dir, Clock::now());
+  {
+    const auto start = Clock::now();
+    const std::string restored = (root / "restored").string();
+    must(lf::engine::restore_snapshot(snapshot, restored, false), "restore");
+    {
+      auto engine = must(Engine::open(restored, options), "open restored");
+      apply_batches(*engine, batches, snapshot_at, batches.size());  // The tail, from Kafka.
+      LF_ASSERT(must(lf::engine::store_digest(*engine), "digest") == live_digest);
+    }
+    f.snapshot_restore_to_query_ms = first_query_ms(restored, start);
+  }
+  {
+    auto source = must(Engine::open(live_dir, options), "open live");
+    const std::string into = (root / "cold").string();
+    const auto start = Clock::now();
+    LF_ASSERT(must(lf::engine::rebuild_projections(*source, into, {false}), "rebuild").ok);
+    f.rebuild_to_query_ms = first_query_ms(into, start);
+  }
+  fmt::print(
+      "repeat {}: {:.0f} events; live {:.0f} ev/s; rebuild {:.0f} ev/s ({:.0f} with history); "
+      "reexecute {:.0f} ev/s; snapshot {:.0f} ms; to first query: reopen {:.0f} ms, snapshot + "
+      "tail {:.0f} ms, rebuild {:.0f} ms\n",
+      repeat, f.events, f.live_events_per_s, f.rebuild_events_per_s, f.rebuild_history_events_per_s,
+      f.reexecute_events_per_s, f.snapshot_create_ms, f.reopen_to_query_ms,
+      f.snapshot_restore_to_query_ms, f.rebuild_to_query_ms);
+  std::fflush(stdout);
+  fs::remove_all(root);
+  return f;
+}
+
+double median(std::vector<Figures>& runs, double Figures::*field) {
+  std::vector<double> v;
+  for (const Figures& f : runs) v.push_back(f.*field);
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config config;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--transfers") {
+      config.transfers = std::stoull(value);
+    } else if (flag == "--accounts") {
+      config.accounts = std::stoull(value);
+    } else if (flag == "--batch") {
+      config.batch = std::clamp<std::size_t>(std::stoull(value), 1, 16384);
+    } else if (flag == "--repeats") {
+      config.repeats = std::max<std::size_t>(1, std::stoull(value));
+    } else if (flag == "--dir") {
+      config.dir = value;
+    } else {
+      fmt::print(stderr, "replay_bench: unknown flag {}\n", flag);
+      return 2;
+    }
+  }
+  if (config.accounts < 2) {
+    fmt::print(stderr, "replay_bench: --accounts must be at least 2\n");
+    return 2;
+  }
+  const double load_start = load_1m();
+  fmt::print("replay_bench: {} accounts, {} commands, batches of {}, {} repeats; load {:.2f}\n",
+             config.accounts, config.transfers, config.batch, config.repeats, load_start);
+  const auto batches = workload(config);
+  std::vector<Figures> runs;
+  for (std::size_t r = 0; r < config.repeats; ++r) runs.push_back(run_once(config, batches, r));
+  const double load_end = load_1m();
+  Figures m;
+  for (auto field : {&Figures::events, &Figures::live_events_per_s, &Figures::rebuild_events_per_s,
+                     &Figures::rebuild_history_events_per_s, &Figures::reexecute_events_per_s,
+                     &Figures::snapshot_create_ms, &Figures::reopen_to_query_ms,
+                     &Figures::snapshot_restore_to_query_ms, &Figures::rebuild_to_query_ms}) {
+    m.*field = median(runs, field);
+  }
+  fmt::print(
+      "median: live {:.0f} ev/s; rebuild {:.0f} ev/s = {:.2f}x live (target >= 3x); reexecute "
+      "{:.0f} ev/s = {:.2f}x live; load {:.2f} -> {:.2f}\n",
+      m.live_events_per_s, m.rebuild_events_per_s, m.rebuild_events_per_s / m.live_events_per_s,
+      m.reexecute_events_per_s, m.reexecute_events_per_s / m.live_events_per_s, load_start,
+      load_end);
+  fmt::print(
+      R"({{"bench":"replay","events":{:.0f},"accounts":{},"batch":{},"repeats":{},)"
+      R"("live_events_per_s":{:.0f},"rebuild_events_per_s":{:.0f},"rebuild_ratio":{:.2f},)"
+      R"("rebuild_with_history_events_per_s":{:.0f},"reexecute_events_per_s":{:.0f},)"
+      R"("reexecute_ratio":{:.2f},"snapshot_create_ms":{:.1f},"reopen_to_first_query_ms":{:.1f},)"
+      R"("snapshot_restore_and_tail_to_first_query_ms":{:.1f},)"
+      R"("rebuild_to_first_query_ms":{:.1f},"load_1m_start":{:.2f},"load_1m_end":{:.2f}}})"
+      "\n",
+      m.events, config.accounts, config.batch, config.repeats, m.live_events_per_s,
+      m.rebuild_events_per_s, m.rebuild_events_per_s / m.live_events_per_s,
+      m.rebuild_history_events_per_s, m.reexecute_events_per_s,
+      m.reexecute_events_per_s / m.live_events_per_s, m.snapshot_create_ms, m.reopen_to_query_ms,
+      m.snapshot_restore_to_query_ms, m.rebuild_to_query_ms, load_start, load_end);
+  return 0;
+}

@@ -1,0 +1,73 @@
+// ProjectedState: a shard's projected state rebuilt in memory from the event
+// log alone (accounts, pending transfers, idempotency records, logical time and
+// the chain head). verify, the projection rebuild, the state digest and the
+// offline log replay all fold events into it with the same code, so "the state
+// the log implies" has one definition (docs/replay.md).
+//
+// Thread-safety: none; one thread folds one log.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "ledger/sha256.h"
+#include "ledger/types.h"
+#include "ledger/working_set.h"
+#include "schemas/codec.h"
+
+namespace lf::engine {
+
+struct ProjectedState {
+  std::map<std::string, ledger::Account> accounts;
+  std::map<std::string, ledger::PendingTransfer> pendings;
+  std::map<std::string, ledger::CommandRecord> commands;  // Idempotency records.
+  // Where the log stands: the next seq expected, the logical time of the last
+  // event and its hash (zeros before event 1).
+  ledger::Sequence next_seq = 1;
+  ledger::TimestampMs logical_time_ms = 0;
+  Sha256 chain_head{};
+
+  // Last event touching each "account:ID" / "pending:ID" (for verify's
+  // messages only: off by default, it costs a string per posting).
+  bool track_last_seq = false;
+  std::map<std::string, ledger::Sequence> last_seq;
+
+  // The command whose events are being read, and its body when it is a linked
+  // chain (its later events are its steps).
+  std::string open_command;
+  std::optional<ledger::Command> open_linked;
+
+  std::optional<ledger::Sequence> last_seq_of(const std::string& key) const;
+  // The expiry index this state implies: open holds with a timeout.
+  std::set<ledger::ExpiryKey> expiry_index() const;
+};
+
+// Applies one decoded event; an empty string means it fits the state, else
+// says why not ("opens a twice"). Does not check seq or chain (see below).
+std::string apply_event(const ledger::Event& event, ProjectedState& state);
+
+// Why a sealed event does not fit: the seq it concerns and the words verify
+// uses ("event 12: chain broken ...").
+struct EventProblem {
+  ledger::Sequence seq = 0;
+  std::string text;
+};
+
+// Checks an opened event against the state (position == state.next_seq, its
+// own seq == position, prev_hash == state.chain_head, time never goes back)
+// and applies it. On success the state's next_seq, logical time and chain
+// head move past the event.
+std::optional<EventProblem> apply_opened(ledger::Sequence position,
+                                         const codec::OpenedEvent& opened, ProjectedState& state);
+
+// Opens one sealed event stored at `position`, checks it (verifier, hash,
+// balance, position == state.next_seq, its own seq == position, prev_hash ==
+// state.chain_head) and applies it. On success the state's next_seq, logical
+// time and chain head move past the event.
+std::optional<EventProblem> apply_sealed(ledger::Sequence position, std::string_view sealed,
+                                         ProjectedState& state);
+
+}  // namespace lf::engine

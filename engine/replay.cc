@@ -1,0 +1,567 @@
+#include "engine/replay.h"
+
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "engine/digest.h"
+#include "engine/event_block.h"
+#include "engine/keys.h"
+#include "engine/projection.h"
+#include "engine/records.h"
+#include "ledger/assert.h"
+#include "ledger/limits.h"
+
+namespace lf::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Where a store's Kafka consumption stands, as far as its log tells: the
+// highest offset of a logged command per (topic, partition), plus one.
+// Duplicates leave no event, so this may trail the stored offsets; consuming
+// from it again only meets duplicates, which idempotency answers.
+using DerivedOffsets = std::map<std::pair<std::string, std::uint32_t>, std::uint64_t>;
+
+void note_offset(const ledger::Event& event, DerivedOffsets& offsets) {
+  if (!event.command) return;
+  const ledger::SourcePosition& s = event.command->source;
+  if (s.topic.empty() || s.partition < 0 || s.offset < 0) return;
+  std::uint64_t& next = offsets[{s.topic, static_cast<std::uint32_t>(s.partition)}];
+  next = std::max(next, static_cast<std::uint64_t>(s.offset) + 1);
+}
+
+// Writes a fresh store: the log as it is read, the projections at the end,
+// each column family bulk-loaded as one sorted SST file.
+class StoreBuilder {
+ public:
+  // `shard`: the rule of the store being rebuilt, recorded in the new one.
+  static Result<std::unique_ptr<StoreBuilder>> create(const std::string& into,
+                                                      std::optional<ledger::ShardRule> shard) {
+    std::error_code error;
+    if (fs::exists(into, error)) return Status::invalid_argument(into + " exists");
+    std::unique_ptr<StoreBuilder> builder(new StoreBuilder());
+    builder->into_ = into;
+    builder->partial_ = into + ".partial";
+    fs::remove_all(builder->partial_, error);  // Left by an interrupted rebuild.
+    if (error) return Status::io_error("remove " + builder->partial_ + ": " + error.message());
+    EngineOptions options;
+    options.sync_commits = false;
+    options.shard = shard;
+    Result<std::unique_ptr<Engine>> engine = Engine::open(builder->partial_, options);
+    if (!engine.is_ok()) return engine.status();
+    builder->engine_ = std::move(engine).value();
+    Result<std::unique_ptr<Engine::BulkLoad>> events =
+        builder->engine_->bulk_load(Engine::Family::events);
+    if (!events.is_ok()) return events.status();
+    builder->events_ = std::move(events).value();
+    return builder;
+  }
+
+  Status add_event(ledger::Sequence seq, std::string_view sealed) {
+    if (block_.count() == 0) block_first_ = seq;
+    block_.add(sealed);
+    if (block_.count() >= rebuild_block_events_max) return close_block();
+    return Status::ok();
+  }
+
+  // Writes the projections and the head, indexes, checks the digest and
+  // renames the store into place. Returns the new store's digest.
+  Result<Sha256> finish(const ProjectedState& state, const DerivedOffsets& offsets,
+                        bool index_history) {
+    LF_RETURN_IF_ERROR(close_block());
+    LF_RETURN_IF_ERROR(events_->finish());
+    LF_RETURN_IF_ERROR(load(Engine::Family::accounts, state.accounts, encode_account));
+    LF_RETURN_IF_ERROR(load(Engine::Family::pending, state.pendings, encode_pending));
+    LF_RETURN_IF_ERROR(load(Engine::Family::commands, state.commands, encode_command_record));
+    {
+      Result<std::unique_ptr<Engine::BulkLoad>> expiry = engine_->bulk_load(Engine::Family::expiry);
+      if (!expiry.is_ok()) return expiry.status();
+      for (const ledger::ExpiryKey& e : state.expiry_index()) {
+        LF_RETURN_IF_ERROR((*expiry)->add(expiry_key(e.first, e.second), {}));
+      }
+      LF_RETURN_IF_ERROR((*expiry)->finish());
+    }
+    std::vector<Engine::RawPut> meta;
+    for (const auto& [where, next] : offsets) {
+      std::string value;
+      put_u64be(value, next);
+      meta.push_back({Engine::Family::meta, offset_meta_key(where.first, where.second), value});
+    }
+    Head head;
+    head.ledger.next_seq = state.next_seq;
+    head.ledger.logical_time_ms = state.logical_time_ms;
+    head.chain_head = state.chain_head;
+    meta.push_back({Engine::Family::meta, std::string(meta_head_key), encode_head(head)});
+    LF_RETURN_IF_ERROR(engine_->load_raw(meta));
+    LF_ASSERT(engine_->head() == head);
+    if (index_history) LF_RETURN_IF_ERROR(engine_->catch_up_history());
+    LF_RETURN_IF_ERROR(engine_->flush());  // load_raw() skipped the WAL.
+    Result<Sha256> digest = store_digest(*engine_);
+    if (!digest.is_ok()) return digest.status();
+    events_.reset();
+    engine_.reset();  // Closes the store before it moves.
+    std::error_code error;
+    fs::rename(partial_, into_, error);
+    if (error) return Status::io_error("rename " + partial_ + ": " + error.message());
+    return *digest;
+  }
+
+  ~StoreBuilder() {
+    if (engine_ == nullptr) return;  // Finished.
+    events_.reset();
+    engine_.reset();
+    std::error_code ignored;
+    fs::remove_all(partial_, ignored);
+  }
+
+ private:
+  StoreBuilder() = default;
+
+  template <typename Map, typename Encode>
+  Status load(Engine::Family family, const Map& map, Encode&& encode) {
+    Result<std::unique_ptr<Engine::BulkLoad>> loader = engine_->bulk_load(family);
+    if (!loader.is_ok()) return loader.status();
+    for (const auto& [id, value] : map) LF_RETURN_IF_ERROR((*loader)->add(id, encode(value)));
+    return (*loader)->finish();
+  }
+
+  Status close_block() {
+    if (block_.count() == 0) return Status::ok();
+    LF_RETURN_IF_ERROR(events_->add(event_key(block_first_), block_.finish()));
+    block_.clear();
+    return Status::ok();
+  }
+
+  std::string into_;
+  std::string partial_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine::BulkLoad> events_;
+  EventBlockWriter block_;
+  ledger::Sequence block_first_ = 0;
+};
+
+// Reads and opens a store's events on a second thread, a chunk at a time, so
+// that reading, verifying and decoding overlap with applying.
+class OpenedEventStream {
+ public:
+  struct Item {
+    ledger::Sequence seq = 0;
+    std::string sealed;
+    std::optional<codec::OpenedEvent> opened;  // Empty when it did not open:
+    std::string error;                         // then why.
+  };
+  using Chunk = std::vector<Item>;
+
+  OpenedEventStream(Engine& source, ledger::Sequence from)
+      : thread_([this, &source, from] { run(source, from); }) {}
+  ~OpenedEventStream() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    space_.notify_all();
+    thread_.join();
+  }
+  OpenedEventStream(const OpenedEventStream&) = delete;
+  OpenedEventStream& operator=(const OpenedEventStream&) = delete;
+
+  // The next chunk; empty at the end of the log (then status() says how the
+  // read ended).
+  Chunk next() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !chunks_.empty() || done_; });
+    if (chunks_.empty()) return {};
+    Chunk chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    space_.notify_one();
+    return chunk;
+  }
+  Status status() {
+    std::lock_guard lock(mutex_);
+    return status_;
+  }
+
+ private:
+  static constexpr std::size_t chunk_events = 256;
+  static constexpr std::size_t chunks_in_flight_max = 8;
+
+  bool push(Chunk& chunk) {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return chunks_.size() < chunks_in_flight_max || stop_; });
+    if (stop_) return false;
+    chunks_.push_back(std::move(chunk));
+    ready_.notify_one();
+    chunk = Chunk();
+    chunk.reserve(chunk_events);  // Items never move once opened.
+    return true;
+  }
+
+  void run(Engine& source, ledger::Sequence from) {
+    Chunk chunk;
+    chunk.reserve(chunk_events);
+    Status status =
+        source.for_each_raw_event(from, [&](ledger::Sequence seq, std::string_view bytes) {
+          Item& item = chunk.emplace_back();
+          item.seq = seq;
+          item.sealed.assign(bytes);
+          Result<codec::OpenedEvent> opened = codec::open_event(item.sealed);
+          if (opened.is_ok()) {
+            item.opened.emplace(std::move(opened).value());
+          } else {
+            item.error = opened.status().message();
+          }
+          return chunk.size() < chunk_events || push(chunk);
+        });
+    if (!chunk.empty()) (void)push(chunk);
+    std::lock_guard lock(mutex_);
+    status_ = std::move(status);
+    done_ = true;
+    ready_.notify_all();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::condition_variable space_;
+  std::deque<Chunk> chunks_;  // GUARDED_BY(mutex_)
+  bool stop_ = false;         // GUARDED_BY(mutex_)
+  bool done_ = false;         // GUARDED_BY(mutex_)
+  Status status_;             // GUARDED_BY(mutex_)
+  std::thread thread_;        // Last: starts once the rest is constructed.
+};
+
+void fail(bool& ok, std::optional<ledger::Sequence>& bad_seq, std::string& problem,
+          std::optional<ledger::Sequence> seq, std::string text) {
+  if (!ok) return;
+  ok = false;
+  bad_seq = seq;
+  problem = std::move(text);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- rebuild
+
+Result<RebuildReport> rebuild_projections(Engine& source, const std::string& into,
+                                          const RebuildOptions& options) {
+  RebuildReport report;
+  Result<std::unique_ptr<StoreBuilder>> builder = StoreBuilder::create(into, source.shard());
+  if (!builder.is_ok()) return builder.status();
+  ProjectedState state;
+  DerivedOffsets offsets;
+  // The live store's digest, computed meanwhile (reads only, like the stream).
+  std::future<Result<Sha256>> live =
+      std::async(std::launch::async, [&source] { return store_digest(source); });
+  Status status;
+  {
+    OpenedEventStream stream(source, 1);
+    for (OpenedEventStream::Chunk chunk = stream.next(); report.ok && !chunk.empty();
+         chunk = stream.next()) {
+      for (const OpenedEventStream::Item& item : chunk) {
+        const ledger::Sequence seq = item.seq;
+        std::optional<EventProblem> problem;
+        if (seq != state.next_seq) {
+          problem =
+              EventProblem{state.next_seq, fmt::format("event {} is missing", state.next_seq)};
+        } else if (!item.opened) {
+          problem = EventProblem{seq, fmt::format("event {}: {}", seq, item.error)};
+        } else {
+          problem = apply_opened(seq, *item.opened, state);
+          if (!problem) note_offset(item.opened->event, offsets);
+        }
+        if (problem) {
+          fail(report.ok, report.bad_seq, report.problem, problem->seq, std::move(problem->text));
+          break;
+        }
+        LF_RETURN_IF_ERROR((*builder)->add_event(seq, item.sealed));
+        ++report.events;
+      }
+    }
+    if (report.ok) status = stream.status();
+  }
+  if (status.code() == Status::Code::corruption) {
+    fail(report.ok, report.bad_seq, report.problem, state.next_seq,
+         fmt::format("event {}: {}", state.next_seq, status.message()));
+  } else if (!status.is_ok()) {
+    return status;
+  }
+  if (!report.ok) return report;
+  if (source.head().ledger.next_seq != state.next_seq ||
+      source.head().chain_head != state.chain_head) {
+    fail(report.ok, report.bad_seq, report.problem, state.next_seq,
+         fmt::format("log ends at event {} but the head says {}", state.next_seq - 1,
+                     source.head().ledger.next_seq - 1));
+    return report;
+  }
+  report.chain_head = state.chain_head;
+  Result<Sha256> rebuilt = (*builder)->finish(state, offsets, options.index_history);
+  if (!rebuilt.is_ok()) return rebuilt.status();
+  report.rebuilt_digest = *rebuilt;
+  Result<Sha256> live_digest = live.get();
+  if (!live_digest.is_ok()) return live_digest.status();
+  report.source_digest = *live_digest;
+  if (report.source_digest != report.rebuilt_digest) {
+    fail(report.ok, report.bad_seq, report.problem, std::nullopt,
+         "the source store's projections differ from the log's (run verify to see where)");
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------- reexecute
+
+namespace {
+
+struct Reexecution {
+  Engine& source;
+  Engine& scratch;
+  ReexecuteReport& report;
+  std::size_t batch_max;
+  std::vector<ledger::Command> batch;
+  std::deque<std::pair<ledger::Sequence, std::string>> logged;  // Read, not yet compared.
+
+  void differ(ledger::Sequence seq, std::string text) {
+    fail(report.ok, report.bad_seq, report.problem, seq, std::move(text));
+  }
+
+  // Applies the batch and compares what it produced with the logged events.
+  Status run_batch() {
+    if (batch.empty()) return Status::ok();
+    Result<BatchResult> result = scratch.apply(batch);
+    if (!result.is_ok()) return result.status();
+    report.commands += batch.size();
+    batch.clear();
+    return scratch.for_each_raw_event(
+        result->first_seq, [&](ledger::Sequence seq, std::string_view produced) {
+          if (seq >= result->next_seq) return false;
+          if (logged.empty() || logged.front().first != seq) {
+            differ(seq, fmt::format("re-execution produced event {}, which the log does not have "
+                                    "there",
+                                    seq));
+            return false;
+          }
+          if (logged.front().second != produced) {
+            differ(seq, fmt::format("event {} differs from the logged one", seq));
+            return false;
+          }
+          logged.pop_front();
+          ++report.events;
+          return true;
+        });
+  }
+};
+
+}  // namespace
+
+Result<ReexecuteReport> reexecute(Engine& source, const std::string& scratch_dir,
+                                  const SnapshotInfo* snapshot, std::size_t batch_commands) {
+  LF_ASSERT(batch_commands >= 1);
+  LF_ASSERT(batch_commands <= ledger::batch_commands_max);
+  ReexecuteReport report;
+  std::error_code error;
+  if (fs::exists(scratch_dir, error)) return Status::invalid_argument(scratch_dir + " exists");
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } cleanup{scratch_dir};
+  if (snapshot != nullptr) {
+    report.from_seq = snapshot->manifest.seq + 1;
+    LF_RETURN_IF_ERROR(restore_snapshot(*snapshot, scratch_dir, false));
+    if (snapshot->manifest.seq > 0) {
+      // The snapshot must be a prefix of this log.
+      bool same = false;
+      LF_RETURN_IF_ERROR(
+          source.for_each_event(snapshot->manifest.seq, [&](const codec::OpenedEvent& e) {
+            same = e.event.seq == snapshot->manifest.seq && e.hash == snapshot->manifest.chain_head;
+            return false;
+          }));
+      if (!same) {
+        fail(report.ok, report.bad_seq, report.problem, snapshot->manifest.seq,
+             fmt::format("snapshot {} is not a prefix of this log (event {} differs)",
+                         snapshot->name, snapshot->manifest.seq));
+        return report;
+      }
+    }
+  }
+  EngineOptions options;
+  options.sync_commits = false;
+  options.create_if_missing = snapshot == nullptr;
+  // The shard rule is an input of every decision: re-execute under the same.
+  options.shard = source.shard();
+  Result<std::unique_ptr<Engine>> scratch = Engine::open(scratch_dir, options);
+  if (!scratch.is_ok()) return scratch.status();
+  Reexecution run{source, **scratch, report, batch_commands, {}, {}};
+  Status failure;
+  ledger::Sequence expected = report.from_seq;
+  Status status =
+      source.for_each_raw_event(report.from_seq, [&](ledger::Sequence seq, std::string_view bytes) {
+        if (seq != expected) {
+          run.differ(expected, fmt::format("event {} is missing from the log", expected));
+          return false;
+        }
+        ++expected;
+        Result<codec::OpenedEvent> opened = codec::open_event(bytes);
+        if (!opened.is_ok()) {
+          run.differ(seq, fmt::format("event {}: {}", seq, opened.status().message()));
+          return false;
+        }
+        if (opened->event.command) {
+          if (run.batch.size() >= run.batch_max) {
+            failure = run.run_batch();
+            if (!failure.is_ok() || !report.ok) return false;
+          }
+          run.batch.push_back(*opened->event.command);
+        }
+        run.logged.emplace_back(seq, std::string(bytes));
+        return true;
+      });
+  if (status.code() == Status::Code::corruption) {
+    run.differ(expected, fmt::format("event {}: {}", expected, status.message()));
+  } else if (!status.is_ok()) {
+    return status;
+  }
+  LF_RETURN_IF_ERROR(failure);
+  if (report.ok) LF_RETURN_IF_ERROR(run.run_batch());
+  if (!report.ok) return report;
+  if (!run.logged.empty()) {
+    run.differ(run.logged.front().first,
+               fmt::format("the log has event {}, which re-execution did not produce",
+                           run.logged.front().first));
+    return report;
+  }
+  const Head& produced = (*scratch)->head();
+  if (produced.ledger.next_seq != source.head().ledger.next_seq ||
+      produced.chain_head != source.head().chain_head) {
+    run.differ(produced.ledger.next_seq,
+               fmt::format("re-execution ends at event {}, the log at {}",
+                           produced.ledger.next_seq - 1, source.head().ledger.next_seq - 1));
+    return report;
+  }
+  report.chain_head = produced.chain_head;
+  return report;
+}
+
+// ---------------------------------------------------------------- export
+
+Result<ExportReport> export_log(Engine& source, const std::string& path, ledger::Sequence from,
+                                ledger::Sequence to, const std::string& shard) {
+  const ledger::Sequence last = source.head().ledger.next_seq - 1;
+  if (to == 0) to = last;
+  if (from == 0 || to > last || from > to + 1) {
+    return Status::invalid_argument(
+        fmt::format("range {}..{} is outside the log (events 1..{})", from, to, last));
+  }
+  ExportReport report{from, to, {}};
+  LogFileHeader header;
+  header.shard = shard;
+  header.first_seq = from;
+  header.last_seq = to;
+  if (from > 1) {
+    bool found = false;
+    LF_RETURN_IF_ERROR(source.for_each_event(from - 1, [&](const codec::OpenedEvent& e) {
+      found = e.event.seq == from - 1;
+      header.prev_hash = e.hash;
+      return false;
+    }));
+    if (!found) return Status::corruption(fmt::format("event {} is missing", from - 1));
+  }
+  Result<std::unique_ptr<LogFileWriter>> writer = LogFileWriter::create(path, header);
+  if (!writer.is_ok()) return writer.status();
+  Sha256 prev = header.prev_hash;
+  ledger::Sequence expected = from;
+  Status failure;
+  if (to >= from) {
+    LF_RETURN_IF_ERROR(
+        source.for_each_raw_event(from, [&](ledger::Sequence seq, std::string_view bytes) {
+          Result<codec::OpenedEvent> opened = codec::open_event(bytes);
+          if (seq != expected || !opened.is_ok() || opened->event.seq != seq ||
+              opened->prev_hash != prev) {
+            failure = Status::corruption(
+                fmt::format("event {} does not verify; run ledgerflow verify", expected));
+            return false;
+          }
+          prev = opened->hash;
+          failure = (*writer)->add(bytes);
+          ++expected;
+          return failure.is_ok() && seq < to;
+        }));
+  }
+  LF_RETURN_IF_ERROR(failure);
+  if (expected != to + 1) {
+    return Status::corruption(fmt::format("event {} is missing from the log", expected));
+  }
+  LF_RETURN_IF_ERROR((*writer)->finish(prev));
+  report.chain_head = prev;
+  return report;
+}
+
+// ---------------------------------------------------------------- replay log
+
+Result<LogReplayReport> replay_log_file(const std::string& path, const std::string& into) {
+  LogReplayReport report;
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) return Status::io_error(path + " is not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::io_error("open " + path);
+  std::unique_ptr<StoreBuilder> builder;
+  ProjectedState state;
+  DerivedOffsets offsets;
+  Status write_failure;
+  bool rebuild = true;
+  const LogRecordFn fn = [&](ledger::Sequence seq, std::string_view sealed,
+                             const codec::OpenedEvent& opened) -> std::optional<std::string> {
+    if (!rebuild) return std::nullopt;
+    std::optional<EventProblem> problem = apply_opened(seq, opened, state);
+    if (problem) return problem->text;
+    note_offset(opened.event, offsets);
+    if (builder) {
+      write_failure = builder->add_event(seq, sealed);
+      if (!write_failure.is_ok()) return "cannot write the rebuilt store";
+    }
+    return std::nullopt;
+  };
+  // Peek at the header first (the read stops at the first record): a rebuild
+  // needs the log from seq 1.
+  {
+    Result<LogFileReport> header_only =
+        read_log_file(in, [](ledger::Sequence, std::string_view, const codec::OpenedEvent&) {
+          return std::optional<std::string>("stop");
+        });
+    if (!header_only.is_ok()) return header_only.status();
+    rebuild = header_only->header.first_seq == 1;
+    in.clear();
+    in.seekg(0);
+  }
+  if (!rebuild) {
+    report.problem = "the file does not start at seq 1: verified only, nothing rebuilt";
+  } else if (!into.empty()) {
+    Result<std::unique_ptr<StoreBuilder>> created = StoreBuilder::create(into, std::nullopt);
+    if (!created.is_ok()) return created.status();
+    builder = std::move(created).value();
+  }
+  Result<LogFileReport> file = read_log_file(in, fn);
+  if (!file.is_ok()) return file.status();
+  LF_RETURN_IF_ERROR(write_failure);
+  report.file = std::move(file).value();
+  if (!report.file.ok || !rebuild) return report;
+  report.rebuilt = true;
+  report.state_digest = projected_digest(state);
+  if (builder) {
+    Result<Sha256> stored = builder->finish(state, offsets, true);
+    if (!stored.is_ok()) return stored.status();
+    LF_ASSERT(*stored == report.state_digest);
+  }
+  return report;
+}
+
+}  // namespace lf::engine
