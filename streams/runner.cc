@@ -7,8 +7,10 @@
 #include <map>
 #include <memory>
 
+#include "engine/snapshot.h"
 #include "ledger/assert.h"
 #include "ledger/limits.h"
+#include "schemas/codec.h"
 #include "streams/message.h"
 #include "streams/meta_keys.h"
 
@@ -20,7 +22,8 @@ using Clock = std::chrono::steady_clock;
 
 struct Shard {
   ShardReport report;
-  std::string name;  // topic/partition, the lf-shard header.
+  std::unique_ptr<engine::AutoSnapshot> snapshots;  // Null: no automatic snapshots.
+  std::string name;                                 // topic/partition, the lf-shard header.
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<OutboxRelay> relay;
   std::int64_t next_offset = 0;    // Stored: the first offset not yet applied.
@@ -78,6 +81,65 @@ class Runner : public RdKafka::RebalanceCb {
   bool assigned_once_ = false;
 };
 
+// The last event's hash must be the head's chain head: catches a store whose
+// tail was lost or damaged without reading the whole log.
+Status check_tail(engine::Engine& engine) {
+  const engine::Head& head = engine.head();
+  if (head.ledger.next_seq == 1) return Status::ok();
+  bool matches = false;
+  LF_RETURN_IF_ERROR(
+      engine.for_each_event(head.ledger.next_seq - 1, [&](const codec::OpenedEvent& opened) {
+        matches = opened.hash == head.chain_head;
+        return false;
+      }));
+  if (!matches) return Status::corruption("the last event does not match the head's chain head");
+  return Status::ok();
+}
+
+// Opens an existing store as it is (its own shard rule) and checks its tail.
+Result<std::unique_ptr<engine::Engine>> open_existing(const std::string& directory,
+                                                      const engine::EngineOptions& options) {
+  engine::EngineOptions existing = options;
+  existing.create_if_missing = false;
+  existing.shard.reset();
+  Result<std::unique_ptr<engine::Engine>> engine = engine::Engine::open(directory, existing);
+  if (!engine.is_ok()) return engine.status();
+  LF_RETURN_IF_ERROR(check_tail(**engine));
+  return engine;
+}
+
+// Replaces a missing or broken store by the newest snapshot that verifies.
+// Returns what it did, for the log; empty when there was nothing to do (a new
+// store).
+Result<std::string> recover_store(const std::string& directory, const Status& why) {
+  std::error_code error;
+  std::string action;
+  if (std::filesystem::exists(directory, error)) {
+    const std::string aside = directory + ".corrupt";
+    std::filesystem::remove_all(aside, error);
+    std::filesystem::rename(directory, aside, error);
+    if (error)
+      return Status::io_error(fmt::format("move {} aside: {}", directory, error.message()));
+    action = fmt::format("store unusable ({}), moved to {}; ", why.to_string(), aside);
+  }
+  const std::string snapshot_dir = engine::default_snapshot_dir(directory);
+  Result<engine::SnapshotListing> listing = engine::list_snapshots(snapshot_dir);
+  if (!listing.is_ok()) return listing.status();
+  if (action.empty() && listing->snapshots.empty()) return std::string();  // A new shard.
+  if (action.empty()) action = "store missing; ";
+  for (auto it = listing->snapshots.rbegin(); it != listing->snapshots.rend(); ++it) {
+    Result<engine::SnapshotCheck> check = engine::verify_snapshot(*it);
+    if (!check.is_ok() || !check->ok) {
+      action += fmt::format("snapshot {} rejected ({}); ", it->name,
+                            check.is_ok() ? check->problem : check.status().to_string());
+      continue;
+    }
+    LF_RETURN_IF_ERROR(engine::restore_snapshot(*it, directory, false));
+    return action + fmt::format("restored snapshot {} (seq {})", it->name, it->manifest.seq);
+  }
+  return action + "no good snapshot: starting empty from offset 0";
+}
+
 Status Runner::open_shard(std::int32_t partition) {
   if (shards_.contains(partition)) return Status::ok();
   Shard shard;
@@ -87,10 +149,46 @@ Status Runner::open_shard(std::int32_t partition) {
   engine::EngineOptions engine_options = options_.engine;
   engine_options.shard = ledger::ShardRule{static_cast<std::uint32_t>(partition),
                                            static_cast<std::uint32_t>(partition_count_)};
+  std::error_code error;
+  Status unusable = Status::not_found("no store");
+  if (std::filesystem::exists(shard.report.directory + "/CURRENT", error)) {
+    Result<std::unique_ptr<engine::Engine>> existing =
+        open_existing(shard.report.directory, engine_options);
+    if (existing.is_ok()) {
+      // Another rule is a configuration error, not damage: never "recover" it.
+      if ((*existing)->shard() != *engine_options.shard) {
+        return Status::invalid_argument(
+            fmt::format("store {} is shard {} of {}, but topic {} now has {} partitions",
+                        shard.report.directory, (*existing)->shard().index,
+                        (*existing)->shard().count, options_.topic, partition_count_));
+      }
+      unusable = Status::ok();
+    } else {
+      unusable = existing.status();
+    }
+  }
+  if (!unusable.is_ok()) {
+    Result<std::string> recovered = recover_store(shard.report.directory, unusable);
+    if (!recovered.is_ok()) return recovered.status();
+    if (!recovered->empty()) log(fmt::format("run: shard {}: {}", shard.name, *recovered));
+  }
   Result<std::unique_ptr<engine::Engine>> engine =
       engine::Engine::open(shard.report.directory, engine_options);
   if (!engine.is_ok()) return engine.status();
   shard.engine = std::move(engine).value();
+  if (options_.snapshot_every_events != 0) {
+    engine::SnapshotPolicy policy;
+    policy.directory = engine::default_snapshot_dir(shard.report.directory);
+    policy.every_events = options_.snapshot_every_events;
+    policy.keep = options_.snapshot_keep;
+    Result<engine::PruneReport> pruned = engine::prune_snapshots(policy.directory, policy.keep);
+    if (!pruned.is_ok()) return pruned.status().with_context("shard " + shard.name);
+    for (const std::string& name : pruned->removed) {
+      log(fmt::format("run: shard {}: removed snapshot {} (retention or interrupted)", shard.name,
+                      name));
+    }
+    shard.snapshots = std::make_unique<engine::AutoSnapshot>(policy);
+  }
   Result<std::int64_t> offset = stored_u64(*shard.engine, offset_key(options_.topic, partition), 0);
   if (!offset.is_ok()) return offset.status();
   Result<std::int64_t> letters = stored_u64(*shard.engine, std::string(meta_dlq_count_key), 0);
@@ -257,6 +355,15 @@ Status Runner::flush(Shard& shard) {
   shard.report.next_seq = result->next_seq;
   shard.commands.clear();
   shard.pending_next_offset = -1;
+  if (shard.snapshots) {
+    Result<std::optional<engine::SnapshotInfo>> taken =
+        shard.snapshots->maybe_snapshot(*shard.engine);
+    if (!taken.is_ok()) return taken.status().with_context("shard " + shard.name + " snapshot");
+    if (taken->has_value()) {
+      log(fmt::format("run: shard {}: snapshot {} at seq {}", shard.name, (*taken)->name,
+                      (*taken)->manifest.seq));
+    }
+  }
   if (options_.on_commit) options_.on_commit(shard.report);
   LF_RETURN_IF_ERROR(shard.relay->pump());
   // Kafka's committed offset is for lag monitoring only (and for producers

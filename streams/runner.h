@@ -69,6 +69,10 @@ struct RunOptions {
   std::size_t batch_commands = 4096;  // Commands per engine batch (<= batch_commands_max).
   int batch_wait_ms = 10;             // Longest wait to fill a batch.
   engine::EngineOptions engine;       // Per shard; its shard rule is set here.
+  // Snapshots of each shard every this many events (0: none), kept in
+  // <store>.snapshots (engine/snapshot.h), the newest snapshot_keep kept.
+  std::uint64_t snapshot_every_events = 0;
+  std::size_t snapshot_keep = 3;
   const std::atomic<bool>* stop = nullptr;
   std::function<void(const std::string&)> log;  // Progress lines; may be empty.
   // Called after each durable batch (metrics, tests); may be empty.
@@ -80,6 +84,13 @@ struct RunReport {
   std::vector<ShardReport> shards;  // Every shard this run owned, by partition.
 };
 
+// Recovery at startup, per shard (logged): a missing store, or one that
+// cannot be opened or whose head does not match its last event, is moved
+// aside (<store>.corrupt) and replaced by the newest snapshot that verifies;
+// consumption resumes from the offsets stored in it. Without a good snapshot
+// the shard starts empty from offset 0 (and stops if the broker no longer
+// has offset 0). Interrupted snapshot creations are removed.
+//
 // Runs until *stop, or until idle with until_idle. An operating error
 // (RocksDB, Kafka, a stored offset the broker lost) ends the run with it.
 Result<RunReport> run(const RunOptions& options);

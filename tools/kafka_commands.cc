@@ -155,6 +155,8 @@ struct RunArgs {
   bool until_idle = false;
   int idle_ms = 2000;
   std::size_t batch = 4096;
+  std::uint64_t snapshot_every = 0;
+  std::size_t snapshot_keep = 3;
   bool json = false;
 };
 
@@ -234,6 +236,8 @@ int run_run(const RunArgs& args) {
   options.until_idle = args.until_idle;
   options.idle_ms = args.idle_ms;
   options.batch_commands = args.batch;
+  options.snapshot_every_events = args.snapshot_every;
+  options.snapshot_keep = args.snapshot_keep;
   options.stop = signals.flag();
   options.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   Result<streams::RunReport> report = streams::run(options);
@@ -330,6 +334,10 @@ std::shared_ptr<void> add_kafka_commands(CLI::App& app, int& code) {
                 "Exit once every partition is drained and idle for --idle-ms");
   run->add_option("--idle-ms", run_args.idle_ms, "Idle time before --until-idle exits (2000)");
   run->add_option("--batch", run_args.batch, "Commands per atomic batch (default 4096)");
+  run->add_option("--snapshot-every", run_args.snapshot_every,
+                  "Snapshot each shard every N events into <store>.snapshots (default: never)");
+  run->add_option("--snapshot-keep", run_args.snapshot_keep, "Snapshots kept per shard (default 3)")
+      ->check(CLI::Range(1, 1000));
   run->add_flag("--json", run_args.json, "Print the per-shard report as JSON lines");
   run->callback([&code, &run_args] { code = run_run(run_args); });
 
