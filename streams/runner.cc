@@ -155,13 +155,9 @@ Status Runner::open_shard(std::int32_t partition) {
     Result<std::unique_ptr<engine::Engine>> existing =
         open_existing(shard.report.directory, engine_options);
     if (existing.is_ok()) {
-      // Another rule is a configuration error, not damage: never "recover" it.
-      if ((*existing)->shard() != *engine_options.shard) {
-        return Status::invalid_argument(
-            fmt::format("store {} is shard {} of {}, but topic {} now has {} partitions",
-                        shard.report.directory, (*existing)->shard().index,
-                        (*existing)->shard().count, options_.topic, partition_count_));
-      }
+      // The open below checks the shard rule: another rule is a configuration
+      // error, not damage, and is never "recovered". (A store killed right
+      // after its creation has no rule and no events yet: it gets its rule.)
       unusable = Status::ok();
     } else {
       unusable = existing.status();
@@ -174,7 +170,10 @@ Status Runner::open_shard(std::int32_t partition) {
   }
   Result<std::unique_ptr<engine::Engine>> engine =
       engine::Engine::open(shard.report.directory, engine_options);
-  if (!engine.is_ok()) return engine.status();
+  if (!engine.is_ok()) {
+    return engine.status().with_context(fmt::format("shard {} (topic {} has {} partitions)",
+                                                    shard.name, options_.topic, partition_count_));
+  }
   shard.engine = std::move(engine).value();
   if (options_.snapshot_every_events != 0) {
     engine::SnapshotPolicy policy;

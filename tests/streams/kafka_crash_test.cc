@@ -15,6 +15,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include "engine/digest.h"
@@ -57,6 +59,12 @@ pid_t start_engine(const KafkaWorld& world, const std::string& log) {
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(spawned == 0);
   return pid;
+}
+
+std::string tail_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return text.size() > 3000 ? text.substr(text.size() - 3000) : text;
 }
 
 // Waits for the child; returns its exit code, or -signal when killed.
@@ -112,7 +120,9 @@ TEST_CASE("crash: SIGKILL the engine at random moments; nothing lost, nothing ap
   CHECK(killed * 2 >= kills);
   // A last clean run catches up and publishes everything.
   const pid_t pid = start_engine(world, log);
-  REQUIRE(wait_engine(pid) == 0);
+  const int last_exit = wait_engine(pid);
+  INFO("engine log tail:\n" << tail_of(log));
+  REQUIRE(last_exit == 0);
   check_world(world, per_partition, poison);
 
   // A clean run over the same topic, never killed, in another directory and
