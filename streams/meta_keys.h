@@ -7,21 +7,18 @@
 #include <string_view>
 
 #include "engine/keys.h"
+#include "engine/snapshot.h"
 
 namespace lf::streams {
 
-inline constexpr std::string_view meta_offset_prefix = "offset/";
 inline constexpr std::string_view meta_dlq_prefix = "dlq/";
 inline constexpr std::string_view meta_dlq_count_key = "dlq_count";
 inline constexpr std::string_view meta_relay_events_key = "relay/events";
 inline constexpr std::string_view meta_relay_dlq_key = "relay/dlq";
 
+// The consumed offset of a partition (the layout snapshots also read).
 inline std::string offset_key(std::string_view topic, std::int32_t partition) {
-  std::string key(meta_offset_prefix);
-  key.append(topic);
-  key.push_back('/');
-  engine::put_u32be(key, static_cast<std::uint32_t>(partition));
-  return key;
+  return engine::offset_meta_key(topic, static_cast<std::uint32_t>(partition));
 }
 
 inline std::string dlq_key(std::uint64_t index) {

@@ -14,6 +14,7 @@
 #include "engine/replay.h"
 #include "engine/snapshot.h"
 #include "ledger/limits.h"
+#include "tools/cli_common.h"
 
 namespace lf::tools {
 
@@ -21,15 +22,11 @@ namespace {
 
 using engine::Engine;
 
-constexpr int exit_ok = 0;
-constexpr int exit_error = 1;
-constexpr int exit_bad_input = 3;
-constexpr int exit_verify_failed = 4;
-
-int fail(const Status& status) {
-  fmt::print(stderr, "ledgerflow: {}\n", status.to_string());
-  return exit_error;
-}
+using cli::exit_bad_input;
+using cli::exit_error;
+using cli::exit_ok;
+using cli::exit_verify_failed;
+using cli::fail;
 
 Result<std::unique_ptr<Engine>> open_store(const std::string& db, bool read_only) {
   engine::EngineOptions options;
