@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "engine/engine.h"
 #include "engine/keys.h"
 #include "engine/snapshot.h"
 
@@ -25,6 +27,18 @@ inline std::string dlq_key(std::uint64_t index) {
   std::string key(meta_dlq_prefix);
   engine::put_u64be(key, index);
   return key;
+}
+
+// A u64be meta value of a shard store, or `absent` when the key is not there.
+inline Result<std::uint64_t> read_meta_u64(engine::Engine& engine, std::string_view key,
+                                           std::uint64_t absent = 0) {
+  Result<std::optional<std::string>> value = engine.meta(key);
+  if (!value.is_ok()) return value.status();
+  if (!value->has_value()) return absent;
+  if ((*value)->size() != 8) {
+    return Status::corruption("meta " + std::string(key) + " is not 8 bytes");
+  }
+  return engine::get_u64be(**value);
 }
 
 inline std::string u64_value(std::uint64_t v) {

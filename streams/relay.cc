@@ -126,22 +126,10 @@ OutboxRelay::OutboxRelay(engine::Engine& engine, Publisher& publisher, RelayTopi
       topics_(std::move(topics)),
       shard_name_(std::move(shard_name)) {}
 
-namespace {
-
-Result<std::uint64_t> read_u64(engine::Engine& engine, std::string_view key) {
-  Result<std::optional<std::string>> value = engine.meta(key);
-  if (!value.is_ok()) return value.status();
-  if (!value->has_value()) return std::uint64_t{0};
-  if ((*value)->size() != 8) return Status::corruption(fmt::format("meta {} is not 8 bytes", key));
-  return engine::get_u64be(**value);
-}
-
-}  // namespace
-
 Status OutboxRelay::load() {
-  Result<std::uint64_t> events = read_u64(engine_, meta_relay_events_key);
+  Result<std::uint64_t> events = read_meta_u64(engine_, meta_relay_events_key);
   if (!events.is_ok()) return events.status();
-  Result<std::uint64_t> letters = read_u64(engine_, meta_relay_dlq_key);
+  Result<std::uint64_t> letters = read_meta_u64(engine_, meta_relay_dlq_key);
   if (!letters.is_ok()) return letters.status();
   events_queued_through_ = events_recorded_through_ = *events;
   dead_letters_queued_ = dead_letters_recorded_ = *letters;

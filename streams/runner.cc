@@ -36,15 +36,6 @@ struct Shard {
   bool at_eof = false;
 };
 
-Result<std::int64_t> stored_u64(engine::Engine& engine, const std::string& key,
-                                std::int64_t absent) {
-  Result<std::optional<std::string>> value = engine.meta(key);
-  if (!value.is_ok()) return value.status();
-  if (!value->has_value()) return absent;
-  if ((*value)->size() != 8) return Status::corruption(fmt::format("meta {} is not 8 bytes", key));
-  return static_cast<std::int64_t>(engine::get_u64be(**value));
-}
-
 class Runner : public RdKafka::RebalanceCb {
  public:
   explicit Runner(const RunOptions& options) : options_(options) {}
@@ -188,12 +179,13 @@ Status Runner::open_shard(std::int32_t partition) {
     }
     shard.snapshots = std::make_unique<engine::AutoSnapshot>(policy);
   }
-  Result<std::int64_t> offset = stored_u64(*shard.engine, offset_key(options_.topic, partition), 0);
+  Result<std::uint64_t> offset =
+      read_meta_u64(*shard.engine, offset_key(options_.topic, partition));
   if (!offset.is_ok()) return offset.status();
-  Result<std::int64_t> letters = stored_u64(*shard.engine, std::string(meta_dlq_count_key), 0);
+  Result<std::uint64_t> letters = read_meta_u64(*shard.engine, meta_dlq_count_key);
   if (!letters.is_ok()) return letters.status();
-  shard.next_offset = *offset;
-  shard.dead_letters = static_cast<std::uint64_t>(*letters);
+  shard.next_offset = static_cast<std::int64_t>(*offset);
+  shard.dead_letters = *letters;
   shard.relay =
       std::make_unique<OutboxRelay>(*shard.engine, *publisher_, options_.relay, shard.name);
   LF_RETURN_IF_ERROR(shard.relay->load());
