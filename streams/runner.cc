@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "engine/snapshot.h"
+#include "engine/verify.h"
 #include "ledger/assert.h"
 #include "ledger/limits.h"
 #include "schemas/codec.h"
@@ -89,13 +90,19 @@ Status check_tail(engine::Engine& engine) {
 
 // Opens an existing store as it is (its own shard rule) and checks its tail.
 Result<std::unique_ptr<engine::Engine>> open_existing(const std::string& directory,
-                                                      const engine::EngineOptions& options) {
+                                                      const engine::EngineOptions& options,
+                                                      bool full_verify) {
   engine::EngineOptions existing = options;
   existing.create_if_missing = false;
   existing.shard.reset();
   Result<std::unique_ptr<engine::Engine>> engine = engine::Engine::open(directory, existing);
   if (!engine.is_ok()) return engine.status();
   LF_RETURN_IF_ERROR(check_tail(**engine));
+  if (full_verify) {
+    Result<engine::VerifyReport> report = engine::verify(**engine);
+    if (!report.is_ok()) return report.status();
+    if (!report->ok) return Status::corruption("verify: " + report->problem);
+  }
   return engine;
 }
 
@@ -144,7 +151,7 @@ Status Runner::open_shard(std::int32_t partition) {
   Status unusable = Status::not_found("no store");
   if (std::filesystem::exists(shard.report.directory + "/CURRENT", error)) {
     Result<std::unique_ptr<engine::Engine>> existing =
-        open_existing(shard.report.directory, engine_options);
+        open_existing(shard.report.directory, engine_options, options_.verify_on_start);
     if (existing.is_ok()) {
       // The open below checks the shard rule: another rule is a configuration
       // error, not damage, and is never "recovered". (A store killed right

@@ -73,6 +73,10 @@ struct RunOptions {
   // <store>.snapshots (engine/snapshot.h), the newest snapshot_keep kept.
   std::uint64_t snapshot_every_events = 0;
   std::size_t snapshot_keep = 3;
+  // Run a full verify() of each shard at start (reads the whole log); a store
+  // that fails it is recovered like a damaged one. Default: only the cheap
+  // tail check.
+  bool verify_on_start = false;
   const std::atomic<bool>* stop = nullptr;
   std::function<void(const std::string&)> log;  // Progress lines; may be empty.
   // Called after each durable batch (metrics, tests); may be empty.
@@ -85,7 +89,8 @@ struct RunReport {
 };
 
 // Recovery at startup, per shard (logged): a missing store, or one that
-// cannot be opened or whose head does not match its last event, is moved
+// cannot be opened or whose head does not match its last event (or, with
+// verify_on_start, that fails verify()), is moved
 // aside (<store>.corrupt) and replaced by the newest snapshot that verifies;
 // consumption resumes from the offsets stored in it. Without a good snapshot
 // the shard starts empty from offset 0 (and stops if the broker no longer

@@ -157,6 +157,7 @@ struct RunArgs {
   std::size_t batch = 4096;
   std::uint64_t snapshot_every = 0;
   std::size_t snapshot_keep = 3;
+  bool verify_on_start = false;
   bool json = false;
 };
 
@@ -238,6 +239,7 @@ int run_run(const RunArgs& args) {
   options.batch_commands = args.batch;
   options.snapshot_every_events = args.snapshot_every;
   options.snapshot_keep = args.snapshot_keep;
+  options.verify_on_start = args.verify_on_start;
   options.stop = signals.flag();
   options.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   Result<streams::RunReport> report = streams::run(options);
@@ -338,6 +340,8 @@ std::shared_ptr<void> add_kafka_commands(CLI::App& app, int& code) {
                   "Snapshot each shard every N events into <store>.snapshots (default: never)");
   run->add_option("--snapshot-keep", run_args.snapshot_keep, "Snapshots kept per shard (default 3)")
       ->check(CLI::Range(1, 1000));
+  run->add_flag("--verify-on-start", run_args.verify_on_start,
+                "Verify each shard fully at start; recover one that fails from a snapshot");
   run->add_flag("--json", run_args.json, "Print the per-shard report as JSON lines");
   run->callback([&code, &run_args] { code = run_run(run_args); });
 
