@@ -151,11 +151,7 @@ Status OutboxRelay::pump_events() {
   Status failure;
   auto publish_outcomes = [&]() -> Status {
     for (const auto& [outcome, source] : assembler.take()) {
-      ++stats_.outcomes;
-      if (topics_.outcomes.empty()) continue;
-      LF_RETURN_IF_ERROR(publisher_.publish(
-          topics_.outcomes, outcome.command_id, codec::encode_outcome(outcome, source),
-          {{"lf-shard", shard_name_}, {"lf-seq", std::to_string(outcome.first_seq)}}));
+      LF_RETURN_IF_ERROR(publish_outcome(outcome, source));
     }
     return Status::ok();
   };
@@ -171,14 +167,8 @@ Status OutboxRelay::pump_events() {
         LF_ASSERT(opened->event.seq == seq);
         assembler.add(opened->event);
         failure = publish_outcomes();
+        if (failure.is_ok()) failure = publish_event(seq, bytes);
         if (!failure.is_ok()) return false;
-        ++stats_.events;
-        if (!topics_.events.empty()) {
-          failure =
-              publisher_.publish(topics_.events, shard_name_, bytes,
-                                 {{"lf-shard", shard_name_}, {"lf-seq", std::to_string(seq)}});
-          if (!failure.is_ok()) return false;
-        }
         events_queued_through_ = seq;
         return true;
       }));
@@ -186,6 +176,48 @@ Status OutboxRelay::pump_events() {
   // The log ends with whole commands: the last one is complete.
   assembler.finish();
   return publish_outcomes();
+}
+
+Status OutboxRelay::publish_event(ledger::Sequence seq, std::string_view sealed) {
+  ++stats_.events;
+  if (topics_.events.empty()) return Status::ok();
+  return publisher_.publish(topics_.events, shard_name_, sealed,
+                            {{"lf-shard", shard_name_}, {"lf-seq", std::to_string(seq)}});
+}
+
+Status OutboxRelay::publish_outcome(const ledger::Outcome& outcome,
+                                    const ledger::SourcePosition& source) {
+  ++stats_.outcomes;
+  if (topics_.outcomes.empty()) return Status::ok();
+  return publisher_.publish(
+      topics_.outcomes, outcome.command_id, codec::encode_outcome(outcome, source),
+      {{"lf-shard", shard_name_}, {"lf-seq", std::to_string(outcome.first_seq)}});
+}
+
+Status OutboxRelay::pump_batch(const engine::BatchResult& batch,
+                               std::span<const ledger::Command> commands) {
+  if (events_queued_through_ + 1 != batch.first_seq) return pump();
+  LF_RETURN_IF_ERROR(publisher_.failure());
+  LF_ASSERT(batch.outcomes.size() == commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    // A retried duplicate wrote no event: the log-derived relay skips it too.
+    if (batch.outcomes[i].duplicate) continue;
+    LF_RETURN_IF_ERROR(publish_outcome(batch.outcomes[i], commands[i].source));
+  }
+  Status failure;
+  LF_RETURN_IF_ERROR(engine_.for_each_raw_event(batch.first_seq,
+                                                [&](ledger::Sequence seq, std::string_view bytes) {
+                                                  if (seq >= batch.next_seq) return false;
+                                                  failure = publish_event(seq, bytes);
+                                                  if (!failure.is_ok()) return false;
+                                                  events_queued_through_ = seq;
+                                                  return true;
+                                                }));
+  LF_RETURN_IF_ERROR(failure);
+  LF_ASSERT(events_queued_through_ + 1 == batch.next_seq);
+  LF_RETURN_IF_ERROR(pump_dead_letters());
+  publisher_.poll();
+  return Status::ok();
 }
 
 Status OutboxRelay::pump_dead_letters() {

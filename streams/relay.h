@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -98,8 +99,14 @@ class OutboxRelay {
               std::string shard_name);
   // Reads where the relay stands from the store.
   Status load();
-  // Queues every message committed since the last pump (not yet delivered).
+  // Queues every message committed since the last pump (not yet delivered),
+  // read back from the log: the path after a restart.
   Status pump();
+  // Queues the messages of the batch just committed: when the relay is
+  // caught up to it, its outcomes come from `batch` (equal to the ones the
+  // log gives) and its events are the stored bytes, nothing decoded again;
+  // otherwise as pump(). `commands` are the batch's, for source positions.
+  Status pump_batch(const engine::BatchResult& batch, std::span<const ledger::Command> commands);
   // Records as published everything pumped so far. REQUIRES: the publisher
   // has delivered everything (idle() or a successful flush()).
   Status record_delivered();
@@ -107,6 +114,8 @@ class OutboxRelay {
 
  private:
   Status pump_events();
+  Status publish_event(ledger::Sequence seq, std::string_view sealed);
+  Status publish_outcome(const ledger::Outcome& outcome, const ledger::SourcePosition& source);
   Status pump_dead_letters();
 
   engine::Engine& engine_;

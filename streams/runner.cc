@@ -351,6 +351,7 @@ Status Runner::flush(Shard& shard) {
   shard.next_offset = shard.pending_next_offset;
   shard.report.next_offset = shard.next_offset;
   shard.report.next_seq = result->next_seq;
+  LF_RETURN_IF_ERROR(shard.relay->pump_batch(*result, shard.commands));
   shard.commands.clear();
   shard.pending_next_offset = -1;
   if (shard.snapshots) {
@@ -363,7 +364,6 @@ Status Runner::flush(Shard& shard) {
     }
   }
   if (options_.on_commit) options_.on_commit(shard.report);
-  LF_RETURN_IF_ERROR(shard.relay->pump());
   // Kafka's committed offset is for lag monitoring only (and for producers
   // that throttle on it); the stored one is the truth.
   std::vector<RdKafka::TopicPartition*> offsets{
