@@ -20,7 +20,8 @@ void touch(ProjectedState& state, std::string_view kind, const std::string& id,
 // command; an accepted linked chain has one event per step, each step id
 // remembered as a command of its own. Malformed ids and reuses of a taken id
 // are logged but not remembered.
-void remember_command(const ledger::Event& event, ProjectedState& state) {
+void remember_command(const ledger::Event& event, ProjectedState& state,
+                      const ledger::ContentDigest* command_digest) {
   if (std::holds_alternative<ledger::PendingExpired>(event.body)) return;
   if (event.command) {
     state.open_command.clear();
@@ -37,8 +38,9 @@ void remember_command(const ledger::Event& event, ProjectedState& state) {
       outcome.field = rejected->field;
       outcome.failed_step = rejected->failed_step;
     }
-    state.commands[event.command_id] =
-        ledger::CommandRecord{ledger::content_digest(*event.command), outcome};
+    state.commands[event.command_id] = ledger::CommandRecord{
+        command_digest != nullptr ? *command_digest : ledger::content_digest(*event.command),
+        outcome};
     state.open_command = event.command_id;
     if (std::holds_alternative<ledger::Linked>(event.command->body))
       state.open_linked = event.command;
@@ -78,9 +80,10 @@ std::set<ledger::ExpiryKey> ProjectedState::expiry_index() const {
   return index;
 }
 
-std::string apply_event(const ledger::Event& event, ProjectedState& state) {
+std::string apply_event(const ledger::Event& event, ProjectedState& state,
+                        const ledger::ContentDigest* command_digest) {
   const ledger::Sequence seq = event.seq;
-  remember_command(event, state);
+  remember_command(event, state, command_digest);
   auto resolve = [&](const std::string& id, ledger::PendingState to) -> std::string {
     auto it = state.pendings.find(id);
     if (it == state.pendings.end()) return "resolves unknown pending transfer " + id;
@@ -149,7 +152,8 @@ std::optional<EventProblem> apply_opened(ledger::Sequence position,
                         fmt::format("event {}: logical time goes back from {} to {}", position,
                                     state.logical_time_ms, opened.event.timestamp_ms)};
   }
-  std::string problem = apply_event(opened.event, state);
+  std::string problem = apply_event(
+      opened.event, state, opened.command_digest ? &*opened.command_digest : nullptr);
   if (!problem.empty())
     return EventProblem{position, fmt::format("event {}: {}", position, problem)};
   state.next_seq = position + 1;

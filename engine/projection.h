@@ -47,7 +47,10 @@ struct ProjectedState {
 
 // Applies one decoded event; an empty string means it fits the state, else
 // says why not ("opens a twice"). Does not check seq or chain (see below).
-std::string apply_event(const ledger::Event& event, ProjectedState& state);
+// `command_digest`: the content digest of event.command when the caller has
+// it already (it is computed otherwise).
+std::string apply_event(const ledger::Event& event, ProjectedState& state,
+                        const ledger::ContentDigest* command_digest = nullptr);
 
 // Why a sealed event does not fit: the seq it concerns and the words verify
 // uses ("event 12: chain broken ...").

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "ledger/sha256.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
+#include "ledger/working_set.h"
 #include "schemas/command_batch_generated.h"
 #include "schemas/command_generated.h"
 #include "schemas/event_generated.h"
@@ -77,6 +79,10 @@ struct OpenedEvent {
   Sha256 hash{};                 // As stored in the SealedEvent.
   std::string_view event_bytes;  // The nested Event, inside the input or `storage`.
   std::string storage;           // An aligned copy of the input, when it was not aligned.
+  // The embedded command's content digest, when a caller computed it ahead
+  // (a replay's reader thread does, to take the work off the folding thread).
+  // Empty from open_event(); consumers compute it when absent.
+  std::optional<ledger::ContentDigest> command_digest;
 };
 
 // FlatBuffers reads scalars in place, so a buffer must be 8-byte aligned;
