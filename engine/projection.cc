@@ -152,8 +152,8 @@ std::optional<EventProblem> apply_opened(ledger::Sequence position,
                         fmt::format("event {}: logical time goes back from {} to {}", position,
                                     state.logical_time_ms, opened.event.timestamp_ms)};
   }
-  std::string problem = apply_event(
-      opened.event, state, opened.command_digest ? &*opened.command_digest : nullptr);
+  std::string problem =
+      apply_event(opened.event, state, opened.command_digest ? &*opened.command_digest : nullptr);
   if (!problem.empty())
     return EventProblem{position, fmt::format("event {}: {}", position, problem)};
   state.next_seq = position + 1;

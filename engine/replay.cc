@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -28,9 +29,65 @@ namespace {
 
 // Where a store's Kafka consumption stands, as far as its log tells: the
 // highest offset of a logged command per (topic, partition), plus one.
-// Duplicates leave no event, so this may trail the stored offsets; consuming
-// from it again only meets duplicates, which idempotency answers.
+// Duplicates and poison messages leave no event, so this may trail the stored
+// offsets: a rebuild from a store carries the stored ones over (and checks
+// them against these); a rebuild from a file, which has no others, uses
+// these, and consuming from them again meets only duplicates, which
+// idempotency answers, and poison, which is dead-lettered again.
 using DerivedOffsets = std::map<std::pair<std::string, std::uint32_t>, std::uint64_t>;
+
+// Meta entries of the derived offsets (a store rebuilt from a file, which has
+// no better source).
+std::vector<Engine::RawPut> offset_puts(const DerivedOffsets& offsets) {
+  std::vector<Engine::RawPut> puts;
+  for (const auto& [where, next] : offsets) {
+    std::string value;
+    put_u64be(value, next);
+    puts.push_back({Engine::Family::meta, offset_meta_key(where.first, where.second), value});
+  }
+  return puts;
+}
+
+// The source store's meta entries that are not the engine's own: the stored
+// Kafka offsets (the consumer stores the offset after the last message it
+// consumed, poison and duplicates included, which the log cannot tell), dead
+// letters and the outbox relay's progress. A rebuilt store is the same shard
+// with the same log, so they carry over verbatim. A stored offset behind the
+// log's own (a command logged from an offset the store says it has not
+// consumed) is a broken store: that is the returned problem. A partition the
+// log names and the store has no offset for gets the log's.
+Result<std::vector<Engine::RawPut>> carried_meta(Engine& source, const DerivedOffsets& derived,
+                                                 std::string& problem) {
+  std::vector<Engine::RawPut> puts;
+  Status status = source.for_each_meta("", [&](std::string_view key, std::string_view value) {
+    if (key == meta_head_key || key == meta_shard_key || key == meta_history_indexed_key) {
+      return true;  // Rebuilt, recorded at creation, or rebuilt by indexing.
+    }
+    puts.push_back({Engine::Family::meta, std::string(key), std::string(value)});
+    return true;
+  });
+  LF_RETURN_IF_ERROR(status);
+  for (const auto& [where, next] : derived) {
+    const std::string key = offset_meta_key(where.first, where.second);
+    auto stored = std::find_if(puts.begin(), puts.end(),
+                               [&](const Engine::RawPut& put) { return put.key == key; });
+    if (stored == puts.end()) {  // Commands applied with a source but no stored offset.
+      puts.push_back({Engine::Family::meta, key, std::string()});
+      put_u64be(puts.back().value, next);
+      continue;
+    }
+    Result<KafkaOffset> parsed = parse_offset_entry(stored->key, stored->value);
+    if (!parsed.is_ok()) return parsed.status();
+    const std::uint64_t stored_next = parsed->next_offset;
+    if (stored_next < next) {
+      problem = fmt::format(
+          "the stored Kafka offset of {}/{} is {}, but the log holds a command from offset {}",
+          where.first, where.second, stored_next, next - 1);
+      break;
+    }
+  }
+  return puts;
+}
 
 void note_offset(const ledger::Event& event, DerivedOffsets& offsets) {
   if (!event.command) return;
@@ -76,7 +133,8 @@ class StoreBuilder {
 
   // Writes the projections and the head, indexes, and renames the store into
   // place. Returns the digest of the state written.
-  Result<Sha256> finish(const ProjectedState& state, const DerivedOffsets& offsets,
+  // `meta`: entries besides the head (Kafka offsets and the like).
+  Result<Sha256> finish(const ProjectedState& state, std::vector<Engine::RawPut> meta,
                         bool index_history) {
     // The new store's digest is computed from the state it is written from,
     // meanwhile; tests/replay/replay_test.cc reads a rebuilt store back.
@@ -94,12 +152,6 @@ class StoreBuilder {
         LF_RETURN_IF_ERROR((*expiry)->add(expiry_key(e.first, e.second), {}));
       }
       LF_RETURN_IF_ERROR((*expiry)->finish());
-    }
-    std::vector<Engine::RawPut> meta;
-    for (const auto& [where, next] : offsets) {
-      std::string value;
-      put_u64be(value, next);
-      meta.push_back({Engine::Family::meta, offset_meta_key(where.first, where.second), value});
     }
     Head head;
     head.ledger.next_seq = state.next_seq;
@@ -315,7 +367,15 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
     return report;
   }
   report.chain_head = state.chain_head;
-  Result<Sha256> rebuilt = (*builder)->finish(state, offsets, options.index_history);
+  std::string meta_problem;
+  Result<std::vector<Engine::RawPut>> meta = carried_meta(source, offsets, meta_problem);
+  if (!meta.is_ok()) return meta.status();
+  if (!meta_problem.empty()) {
+    fail(report.ok, report.bad_seq, report.problem, std::nullopt, std::move(meta_problem));
+    return report;
+  }
+  Result<Sha256> rebuilt =
+      (*builder)->finish(state, std::move(meta).value(), options.index_history);
   if (!rebuilt.is_ok()) return rebuilt.status();
   report.rebuilt_digest = *rebuilt;
   Result<Sha256> live_digest = live.get();
@@ -570,7 +630,7 @@ Result<LogReplayReport> replay_log_file(const std::string& path, const std::stri
   report.rebuilt = true;
   report.state_digest = projected_digest(state);
   if (builder) {
-    Result<Sha256> stored = builder->finish(state, offsets, true);
+    Result<Sha256> stored = builder->finish(state, offset_puts(offsets), true);
     if (!stored.is_ok()) return stored.status();
     LF_ASSERT(*stored == report.state_digest);
   }
