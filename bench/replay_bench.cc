@@ -13,14 +13,17 @@
 //     and compares every event byte for byte; events/s and the ratio;
 //   * snapshot: create_snapshot time (checkpoint, digest, file hashes);
 //   * restart to serving (until the first account query answers):
-//     reopening the intact store; restoring the snapshot (taken at 90% of the
-//     log) and re-applying the last 10% of commands; rebuilding from the log
+//     reopening the intact store; for a lost store, the newest snapshot
+//     (taken --tail commands before the end, default 50,000: a "recent" one)
+//     checked as recovery checks it (engine::SnapshotCheckDepth::recovery),
+//     restored, and the commands after it re-applied; rebuilding from the log
 //     with no snapshot at all.
 // The machine is shared: the 1-minute load average is printed at the start
 // and the end. Ends with one JSON line {"bench":"replay",...}.
 //
-//   replay_bench [--transfers N] [--accounts N] [--batch N] [--repeats N] [--dir DIR]
-//   (e.g. --transfers 10000000 --repeats 1 for a 10M-event run)
+//   replay_bench [--transfers N] [--accounts N] [--batch N] [--repeats N] [--tail N]
+//                [--reexecute 0|1] [--dir DIR]
+//   (e.g. --transfers 10000000 --repeats 1 --reexecute 0 for a 10M-event run)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -48,6 +51,8 @@ struct Config {
   std::size_t accounts = 10'000;
   std::size_t batch = 4096;
   std::size_t repeats = 3;
+  std::size_t tail = 50'000;  // Commands applied after the snapshot ("recent").
+  bool reexecute = true;
   std::string dir = "/tmp/ledgerflow-replay-bench";
 };
 
@@ -60,6 +65,10 @@ struct Figures {
   double snapshot_create_ms = 0;
   double reopen_to_query_ms = 0;
   double snapshot_restore_to_query_ms = 0;
+  double snapshot_check_ms = 0;    // Of which: the recovery check (checksums, digest),
+  double snapshot_restore_ms = 0;  // the restore (hard links),
+  double tail_ms = 0;              // opening and re-applying the tail.
+  double tail_commands = 0;
   double rebuild_to_query_ms = 0;
 };
 
@@ -154,8 +163,12 @@ Figures run_once(const Config& config, const std::vector<std::vector<lf::ledger:
   lf::engine::EngineOptions options;  // Production settings: sync on.
   auto live = must(Engine::open(live_dir, options), "open live");
 
-  // Live, with a snapshot at 90% of the batches (outside the timed applies).
-  const std::size_t snapshot_at = batches.size() * 9 / 10;
+  // Live, with a snapshot --tail commands before the end (outside the timed
+  // applies).
+  const std::size_t tail_batches =
+      std::clamp<std::size_t>((config.tail + config.batch - 1) / config.batch, 1, batches.size());
+  const std::size_t snapshot_at = batches.size() - tail_batches;
+  for (std::size_t i = snapshot_at; i < batches.size(); ++i) f.tail_commands += batches[i].size();
   double live_s = apply_batches(*live, batches, 0, snapshot_at);
   const auto snap_start = Clock::now();
   const auto snapshot = must(lf::engine::create_snapshot(*live, snapshots), "snapshot");
@@ -177,7 +190,7 @@ Figures run_once(const Config& config, const std::vector<std::vector<lf::ledger:
   }
 
   // Re-execution from zero.
-  {
+  if (config.reexecute) {
     const auto start = Clock::now();
     const auto report =
         must(lf::engine::reexecute(*live, (root / "scratch").string(), nullptr, config.batch),
@@ -191,15 +204,31 @@ Figures run_once(const Config& config, const std::vector<std::vector<lf::ledger:
   // Restart to serving.
   f.reopen_to_query_ms = first_query_ms(live_dir, Clock::now());
   {
+    // What streams::run does for a lost store: the newest snapshot, checked
+    // as recovery checks it, restored, then the commands after it consumed
+    // again (here from memory) until the first query answers.
     const auto start = Clock::now();
     const std::string restored = (root / "restored").string();
-    must(lf::engine::restore_snapshot(snapshot, restored, false), "restore");
+    const auto listing = must(lf::engine::list_snapshots(snapshots), "list");
+    LF_ASSERT(!listing.snapshots.empty());
+    const lf::engine::SnapshotInfo& newest = listing.snapshots.back();
+    const auto check = must(
+        lf::engine::verify_snapshot(newest, lf::engine::SnapshotCheckDepth::recovery), "check");
+    LF_ASSERT(check.ok);
+    f.snapshot_check_ms = seconds_since(start) * 1000;
+    auto phase = Clock::now();
+    must(lf::engine::restore_snapshot(newest, restored, false), "restore");
+    f.snapshot_restore_ms = seconds_since(phase) * 1000;
+    phase = Clock::now();
     {
       auto engine = must(Engine::open(restored, options), "open restored");
       apply_batches(*engine, batches, snapshot_at, batches.size());  // The tail, from Kafka.
-      LF_ASSERT(must(lf::engine::store_digest(*engine), "digest") == live_digest);
+      LF_ASSERT(must(engine->account(account_id(0)), "query").has_value());
     }
-    f.snapshot_restore_to_query_ms = first_query_ms(restored, start);
+    f.tail_ms = seconds_since(phase) * 1000;
+    f.snapshot_restore_to_query_ms = seconds_since(start) * 1000;
+    auto engine = must(Engine::open(restored, options), "open restored");
+    LF_ASSERT(must(lf::engine::store_digest(*engine), "digest") == live_digest);  // Untimed.
   }
   {
     auto source = must(Engine::open(live_dir, options), "open live");
@@ -211,10 +240,12 @@ Figures run_once(const Config& config, const std::vector<std::vector<lf::ledger:
   fmt::print(
       "repeat {}: {:.0f} events; live {:.0f} ev/s; rebuild {:.0f} ev/s ({:.0f} with history); "
       "reexecute {:.0f} ev/s; snapshot {:.0f} ms; to first query: reopen {:.0f} ms, snapshot + "
-      "tail {:.0f} ms, rebuild {:.0f} ms\n",
+      "tail {:.0f} ms (check {:.0f}, restore {:.0f}, open + {} commands {:.0f}), rebuild {:.0f} "
+      "ms\n",
       repeat, f.events, f.live_events_per_s, f.rebuild_events_per_s, f.rebuild_history_events_per_s,
       f.reexecute_events_per_s, f.snapshot_create_ms, f.reopen_to_query_ms,
-      f.snapshot_restore_to_query_ms, f.rebuild_to_query_ms);
+      f.snapshot_restore_to_query_ms, f.snapshot_check_ms, f.snapshot_restore_ms, f.tail_commands,
+      f.tail_ms, f.rebuild_to_query_ms);
   std::fflush(stdout);
   fs::remove_all(root);
   return f;
@@ -242,6 +273,10 @@ int main(int argc, char** argv) {
       config.batch = std::clamp<std::size_t>(std::stoull(value), 1, 16384);
     } else if (flag == "--repeats") {
       config.repeats = std::max<std::size_t>(1, std::stoull(value));
+    } else if (flag == "--tail") {
+      config.tail = std::stoull(value);
+    } else if (flag == "--reexecute") {
+      config.reexecute = value != "0";
     } else if (flag == "--dir") {
       config.dir = value;
     } else {
@@ -264,7 +299,9 @@ int main(int argc, char** argv) {
   for (auto field : {&Figures::events, &Figures::live_events_per_s, &Figures::rebuild_events_per_s,
                      &Figures::rebuild_history_events_per_s, &Figures::reexecute_events_per_s,
                      &Figures::snapshot_create_ms, &Figures::reopen_to_query_ms,
-                     &Figures::snapshot_restore_to_query_ms, &Figures::rebuild_to_query_ms}) {
+                     &Figures::snapshot_restore_to_query_ms, &Figures::snapshot_check_ms,
+                     &Figures::snapshot_restore_ms, &Figures::tail_ms, &Figures::tail_commands,
+                     &Figures::rebuild_to_query_ms}) {
     m.*field = median(runs, field);
   }
   fmt::print(
@@ -278,13 +315,15 @@ int main(int argc, char** argv) {
       R"("live_events_per_s":{:.0f},"rebuild_events_per_s":{:.0f},"rebuild_ratio":{:.2f},)"
       R"("rebuild_with_history_events_per_s":{:.0f},"reexecute_events_per_s":{:.0f},)"
       R"("reexecute_ratio":{:.2f},"snapshot_create_ms":{:.1f},"reopen_to_first_query_ms":{:.1f},)"
-      R"("snapshot_restore_and_tail_to_first_query_ms":{:.1f},)"
+      R"("snapshot_restore_and_tail_to_first_query_ms":{:.1f},"snapshot_check_ms":{:.1f},)"
+      R"("snapshot_restore_ms":{:.1f},"tail_commands":{:.0f},"tail_ms":{:.1f},)"
       R"("rebuild_to_first_query_ms":{:.1f},"load_1m_start":{:.2f},"load_1m_end":{:.2f}}})"
       "\n",
       m.events, config.accounts, config.batch, config.repeats, m.live_events_per_s,
       m.rebuild_events_per_s, m.rebuild_events_per_s / m.live_events_per_s,
       m.rebuild_history_events_per_s, m.reexecute_events_per_s,
       m.reexecute_events_per_s / m.live_events_per_s, m.snapshot_create_ms, m.reopen_to_query_ms,
-      m.snapshot_restore_to_query_ms, m.rebuild_to_query_ms, load_start, load_end);
+      m.snapshot_restore_to_query_ms, m.snapshot_check_ms, m.snapshot_restore_ms, m.tail_commands,
+      m.tail_ms, m.rebuild_to_query_ms, load_start, load_end);
   return 0;
 }

@@ -174,6 +174,9 @@ class Engine {
 
   // Flushes memtables to SST files (for measuring bytes on disk).
   Status flush();
+  // Reads every block of every SST file and checks its checksum (CRC32c):
+  // corruption names the file.
+  Status verify_checksums();
   // Bytes of all files in the store directory.
   Result<std::uint64_t> disk_bytes() const;
 

@@ -126,7 +126,8 @@ Result<std::string> recover_store(const std::string& directory, const Status& wh
   if (action.empty() && listing->snapshots.empty()) return std::string();  // A new shard.
   if (action.empty()) action = "store missing; ";
   for (auto it = listing->snapshots.rbegin(); it != listing->snapshots.rend(); ++it) {
-    Result<engine::SnapshotCheck> check = engine::verify_snapshot(*it);
+    Result<engine::SnapshotCheck> check =
+        engine::verify_snapshot(*it, engine::SnapshotCheckDepth::recovery);
     if (!check.is_ok() || !check->ok) {
       action += fmt::format("snapshot {} rejected ({}); ", it->name,
                             check.is_ok() ? check->problem : check.status().to_string());

@@ -27,8 +27,9 @@ engine::SnapshotListing list(const std::string& dir) {
   return std::move(listing).value();
 }
 
-engine::SnapshotCheck check(const engine::SnapshotInfo& snapshot) {
-  auto result = engine::verify_snapshot(snapshot);
+engine::SnapshotCheck check(const engine::SnapshotInfo& snapshot,
+                            engine::SnapshotCheckDepth depth = engine::SnapshotCheckDepth::full) {
+  auto result = engine::verify_snapshot(snapshot, depth);
   INFO(result.status().to_string());
   REQUIRE(result.is_ok());
   return *result;
@@ -191,6 +192,11 @@ TEST_CASE("a flipped byte in a snapshot's files fails its verification, naming t
   CHECK_FALSE(bad.ok);
   CHECK_THAT(bad.problem, Catch::Contains("file " + victim) && Catch::Contains("SHA-256"));
   CHECK(check(older).ok);
+  // Recovery's check finds it by the block checksums, without hashing.
+  const auto bad_quick = check(newer, engine::SnapshotCheckDepth::recovery);
+  CHECK_FALSE(bad_quick.ok);
+  CHECK_THAT(bad_quick.problem, Catch::Contains(victim));
+  CHECK(check(older, engine::SnapshotCheckDepth::recovery).ok);
   // "restore --latest-good": newest first, the first that verifies.
   const auto listing = list(snapdir);
   REQUIRE(listing.snapshots.size() == 2);
@@ -204,8 +210,11 @@ TEST_CASE("a snapshot with a missing or extra file fails verification") {
   apply_all(*engine, {cmd("o1", open_account("a"))});
   const auto info = create(*engine, dir.path("snaps"));
   const fs::path store = fs::path(info.path) / "store";
+  CHECK(check(info, engine::SnapshotCheckDepth::recovery).ok);
   write_file((store / "000999.sst").string(), "extra");
   CHECK_THAT(check(info).problem, Catch::Contains("000999.sst is not in the manifest"));
+  CHECK_THAT(check(info, engine::SnapshotCheckDepth::recovery).problem,
+             Catch::Contains("000999.sst is not in the manifest"));
   fs::remove(store / "000999.sst");
   fs::remove(store / "CURRENT");
   CHECK_THAT(check(info).problem, Catch::Contains("CURRENT is missing"));
@@ -218,6 +227,8 @@ TEST_CASE("a consistent but wrong manifest fails verification") {
   auto info = create(*engine, dir.path("snaps"));
   info.manifest.state_digest[0] ^= 1;
   CHECK_THAT(check(info).problem, Catch::Contains("state digest"));
+  CHECK_THAT(check(info, engine::SnapshotCheckDepth::recovery).problem,
+             Catch::Contains("state digest"));
   info.manifest.state_digest[0] ^= 1;
   info.manifest.chain_head[0] ^= 1;
   CHECK_THAT(check(info).problem, Catch::Contains("chain head"));
