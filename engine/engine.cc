@@ -4,6 +4,8 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -47,6 +49,19 @@ Status from_rocksdb(const rocksdb::Status& s, std::string_view what) {
 rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
+// Buckets of the hashed memtables: about one per entry of a full 16 MiB
+// memtable of small records.
+constexpr std::size_t memtable_hash_buckets = 200'000;
+
+// Read options of a scan in key order. The point-lookup families have a
+// prefix extractor and a hashed memtable (family_options): without
+// total_order_seek their iterators would stay within one key's bucket.
+rocksdb::ReadOptions scan_options() {
+  rocksdb::ReadOptions options;
+  options.total_order_seek = true;
+  return options;
+}
+
 rocksdb::ColumnFamilyOptions family_options(const EngineOptions& options,
                                             const std::shared_ptr<rocksdb::Cache>& cache,
                                             bool point_lookups) {
@@ -63,6 +78,14 @@ rocksdb::ColumnFamilyOptions family_options(const EngineOptions& options,
     table.whole_key_filtering = true;
     cf.memtable_whole_key_filtering = true;
     cf.memtable_prefix_bloom_size_ratio = 0.05;
+    // These families are written key by key (thousands per batch) and read
+    // by point lookups; scans are rare (digest, verify, snapshots). A hashed
+    // memtable (a bucket per whole key) makes an insert a hash and a short
+    // list instead of a descent through a skiplist of every key in the
+    // memtable, which was most of a commit's time (docs/benchmarks.md).
+    // Iterators over them must ask for total order (scan_options()).
+    cf.prefix_extractor.reset(rocksdb::NewNoopTransform());
+    cf.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(memtable_hash_buckets));
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
@@ -150,6 +173,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1u << 20;
   db_options.paranoid_checks = true;
+  // One writer per store; the hashed memtables (family_options) cannot take
+  // concurrent inserts anyway.
+  db_options.allow_concurrent_memtable_write = false;
   if (options.env != nullptr) db_options.env = options.env;
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -501,7 +527,7 @@ Result<std::optional<ledger::Account>> Engine::account(std::string_view id) {
 }
 
 Status Engine::for_each_account(const std::function<bool(const ledger::Account&)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), accounts_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), accounts_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     Result<ledger::Account> account = decode_account(view(it->key()), view(it->value()));
     if (!account.is_ok()) return account.status();
@@ -520,7 +546,7 @@ Result<std::optional<ledger::PendingTransfer>> Engine::pending(std::string_view 
 }
 
 Status Engine::for_each_pending(const std::function<bool(const ledger::PendingTransfer&)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), pending_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), pending_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     Result<ledger::PendingTransfer> p = decode_pending(view(it->key()), view(it->value()));
     if (!p.is_ok()) return p.status();
@@ -540,7 +566,7 @@ Result<std::optional<ledger::CommandRecord>> Engine::command_record(std::string_
 
 Status Engine::for_each_command_record(
     const std::function<bool(const ledger::CommandRecord&)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), commands_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), commands_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     Result<ledger::CommandRecord> r = decode_command_record(view(it->key()), view(it->value()));
     if (!r.is_ok()) return r.status();
