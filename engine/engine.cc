@@ -14,8 +14,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/event_block.h"
@@ -28,6 +33,22 @@ namespace lf::engine {
 
 struct Engine::AccountCache {
   std::unordered_map<std::string, ledger::Account> accounts;
+};
+
+struct Engine::Decided {
+  explicit Decided(const ledger::LedgerHead& head) : state(head) {}
+  ledger::WorkingSet state;  // Its writes: the overlay the next prefetch reads.
+  std::vector<ledger::Event> events;
+  std::vector<MetaPut> meta;
+  BatchResult result;
+  std::size_t commands = 0;
+  std::uint64_t prefetch_ns = 0;
+  std::uint64_t decide_ns = 0;
+  // Set by write_decided().
+  Status status;
+  Head head;  // After the batch, chain head included.
+  std::uint64_t encode_ns = 0;
+  std::uint64_t write_ns = 0;
 };
 
 namespace {
@@ -49,6 +70,8 @@ Status from_rocksdb(const rocksdb::Status& s, std::string_view what) {
 rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
+constexpr std::size_t log_scan_readahead_bytes = 4u << 20;
+
 // Buckets of the hashed memtables: about one per entry of a full 16 MiB
 // memtable of small records.
 constexpr std::size_t memtable_hash_buckets = 200'000;
@@ -59,6 +82,17 @@ constexpr std::size_t memtable_hash_buckets = 200'000;
 rocksdb::ReadOptions scan_options() {
   rocksdb::ReadOptions options;
   options.total_order_seek = true;
+  return options;
+}
+
+// Read options of a pass over the log (replay, verify, the relay, history
+// catch-up): sequential, so read ahead, and each block read once, so keep it
+// out of the block cache, which holds the accounts and ids that prefetch
+// needs.
+rocksdb::ReadOptions log_scan_options() {
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;
+  options.readahead_size = log_scan_readahead_bytes;
   return options;
 }
 
@@ -206,6 +240,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
 }
 
 Engine::~Engine() {
+  writer_.reset();  // Writes what was submitted, before the store closes.
   if (db_ == nullptr) return;
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     (void)db_->DestroyColumnFamilyHandle(handle);  // Only fails for the default handle.
@@ -320,8 +355,39 @@ Status multi_get(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
   return Status::ok();
 }
 
+// The value that the newest batch in flight wrote for `id`, or nullptr when
+// none wrote it (then the store, which has every older batch, has it).
+template <typename T, typename InFlight, typename Written>
+const std::optional<T>* newest_written(const InFlight& in_flight, std::string_view id,
+                                       Written&& written) {
+  for (auto it = in_flight.rbegin(); it != in_flight.rend(); ++it) {
+    if (const std::optional<T>* value = written((*it)->state, id)) return value;
+  }
+  return nullptr;
+}
+
+// Loads from the batches in flight what they wrote, and removes those ids:
+// the rest is read from the store.
+template <typename T, typename InFlight, typename Written, typename Load>
+void load_in_flight(const InFlight& in_flight, std::vector<std::string>& ids, Written&& written,
+                    Load&& load) {
+  if (in_flight.empty()) return;
+  std::erase_if(ids, [&](const std::string& id) {
+    const std::optional<T>* value = newest_written<T>(in_flight, id, written);
+    if (value == nullptr) return false;
+    load(id, *value);
+    return true;
+  });
+}
+
 Status Engine::load_commands(std::vector<std::string>& ids, ledger::WorkingSet& state) {
   sort_unique(ids);
+  load_in_flight<ledger::CommandRecord>(
+      in_flight_, ids,
+      [](const ledger::WorkingSet& s, std::string_view id) { return s.written_command(id); },
+      [&](const std::string& id, const std::optional<ledger::CommandRecord>& value) {
+        state.load_command(id, value);
+      });
   return multi_get(*db_, commands_, ids, [&](const std::string& id, const std::string_view* bytes) {
     if (bytes == nullptr) {
       state.load_command(id, std::nullopt);
@@ -338,6 +404,16 @@ Status Engine::load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& 
                              std::vector<std::string>& accounts_out) {
   sort_unique(ids);
   std::erase_if(ids, [&](const std::string& id) { return state.pending_loaded(id); });
+  load_in_flight<ledger::PendingTransfer>(
+      in_flight_, ids,
+      [](const ledger::WorkingSet& s, std::string_view id) { return s.written_pending(id); },
+      [&](const std::string& id, const std::optional<ledger::PendingTransfer>& value) {
+        if (value) {
+          accounts_out.push_back(value->debit_account);
+          accounts_out.push_back(value->credit_account);
+        }
+        state.load_pending(id, value);
+      });
   return multi_get(*db_, pending_, ids, [&](const std::string& id, const std::string_view* bytes) {
     if (bytes == nullptr) {
       state.load_pending(id, std::nullopt);
@@ -354,6 +430,12 @@ Status Engine::load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& 
 
 Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state) {
   sort_unique(ids);
+  load_in_flight<ledger::Account>(
+      in_flight_, ids,
+      [](const ledger::WorkingSet& s, std::string_view id) { return s.written_account(id); },
+      [&](const std::string& id, const std::optional<ledger::Account>& value) {
+        state.load_account(id, value);
+      });
   std::vector<std::string> misses;
   for (const std::string& id : ids) {
     auto it = cache_->accounts.find(id);
@@ -377,21 +459,37 @@ Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& 
 
 Status Engine::load_due_expiries(ledger::TimestampMs through, ledger::WorkingSet& state,
                                  std::vector<std::string>& pendings_out) {
+  // The stored entries due by `through`, then the changes of the batches in
+  // flight on top, oldest first.
+  std::set<ledger::ExpiryKey> due;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key = view(it->key());
     if (key.size() < 9) return Status::corruption("expiry key too short");
     const ledger::TimestampMs at = get_u64be(key);
     if (at > through) break;
-    state.load_expiry(at, key.substr(8));
-    pendings_out.emplace_back(key.substr(8));
+    due.emplace(at, std::string(key.substr(8)));
   }
-  return from_rocksdb(it->status(), "scan expiry");
+  LF_RETURN_IF_ERROR(from_rocksdb(it->status(), "scan expiry"));
+  for (const std::unique_ptr<Decided>& batch : in_flight_) {
+    for (const auto& [key, present] : batch->state.expiry_changes()) {
+      if (!present) {
+        due.erase(key);
+      } else if (key.first <= through) {
+        due.insert(key);
+      }
+    }
+  }
+  for (const ledger::ExpiryKey& key : due) {
+    state.load_expiry(key.first, key.second);
+    pendings_out.push_back(key.second);
+  }
+  return Status::ok();
 }
 
 Status Engine::prefetch(std::span<const ledger::Command> commands, ledger::WorkingSet& state) {
   ledger::KeySet keys;
-  ledger::TimestampMs time_max = head_.ledger.logical_time_ms;
+  ledger::TimestampMs time_max = decided_head_.logical_time_ms;
   for (const ledger::Command& command : commands) {
     ledger::collect_keys(command, keys);
     time_max = std::max(time_max, command.timestamp_ms);
@@ -404,47 +502,107 @@ Status Engine::prefetch(std::span<const ledger::Command> commands, ledger::Worki
 
 // ---------------------------------------------------------------- apply
 
-Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
-                                  std::span<const MetaPut> meta) {
-  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
-  if (commands.size() > ledger::batch_commands_max) {
-    return Status::invalid_argument(fmt::format("batch of {} commands; allowed 0..{}",
-                                                commands.size(), ledger::batch_commands_max));
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t nanos_since(Clock::time_point start) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+}
+
+}  // namespace
+
+// The writer thread: writes submitted batches in order, one at a time.
+class Engine::Writer {
+ public:
+  explicit Writer(Engine& engine) : engine_(engine), thread_([this] { run(); }) {}
+  ~Writer() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();  // After writing what was queued: submitted batches are not dropped.
   }
-  if (commands.empty()) {
-    if (meta.empty()) return Status::invalid_argument("empty batch: no commands, no meta entries");
-    LF_RETURN_IF_ERROR(put_meta(meta, options_.sync_commits));
-    BatchResult empty;
-    empty.first_seq = empty.next_seq = head_.ledger.next_seq;
-    return empty;
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void push(Decided* batch) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(batch);
+    }
+    wake_.notify_all();
   }
-  using Clock = std::chrono::steady_clock;
-  auto since = [](Clock::time_point start) {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
-  };
+  // Waits until `batch` is written (or failed).
+  void wait(const Decided* batch) {
+    std::unique_lock lock(mutex_);
+    done_cv_.wait(lock, [&] { return done_.contains(batch); });
+    done_.erase(batch);
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // Stopped, nothing left.
+      Decided* batch = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      batch->status = engine_.failed_ ? Status::failed("an earlier batch failed to write")
+                                      : engine_.write_decided(*batch);
+      lock.lock();
+      done_.insert(batch);
+      done_cv_.notify_all();
+    }
+  }
+
+  Engine& engine_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_cv_;
+  std::deque<Decided*> queue_;     // GUARDED_BY(mutex_)
+  std::set<const Decided*> done_;  // GUARDED_BY(mutex_)
+  bool stop_ = false;              // GUARDED_BY(mutex_)
+  std::thread thread_;             // Last: starts once the rest is built.
+};
+
+Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
+    std::span<const ledger::Command> commands, std::span<const MetaPut> meta) {
+  LF_ASSERT(!commands.empty());
   auto phase = Clock::now();
-  ledger::WorkingSet state(head_.ledger);
+  auto batch = std::make_unique<Decided>(decided_head_);
+  ledger::WorkingSet& state = batch->state;
   state.set_shard(shard_);
   LF_RETURN_IF_ERROR(prefetch(commands, state));
-  stats_.prefetch_ns += since(phase);
+  batch->prefetch_ns = nanos_since(phase);
   phase = Clock::now();
 
-  BatchResult result;
-  result.first_seq = head_.ledger.next_seq;
+  BatchResult& result = batch->result;
+  result.first_seq = decided_head_.next_seq;
   result.outcomes.reserve(commands.size());
-  std::vector<ledger::Event> events;
-  events.reserve(commands.size());
+  batch->events.reserve(commands.size());
   for (const ledger::Command& command : commands) {
-    result.outcomes.push_back(ledger::decide(state, command, events));
+    result.outcomes.push_back(ledger::decide(state, command, batch->events));
   }
   result.next_seq = state.head().next_seq;
-  LF_ASSERT(result.next_seq == result.first_seq + events.size());
-  stats_.decide_ns += since(phase);
-  phase = Clock::now();
+  LF_ASSERT(result.next_seq == result.first_seq + batch->events.size());
+  batch->meta.assign(meta.begin(), meta.end());
+  batch->commands = commands.size();
+  batch->decide_ns = nanos_since(phase);
+  decided_head_ = state.head();
+  return batch;
+}
 
+Status Engine::write_decided(Decided& decided) {
+  auto phase = Clock::now();
+  const ledger::WorkingSet& state = decided.state;
+  const std::vector<ledger::Event>& events = decided.events;
+  const BatchResult& result = decided.result;
   rocksdb::WriteBatch batch(64 + 512 * events.size());
-  Head head{state.head(), head_.chain_head};
+  Head head{state.head(), written_chain_head_};
   // Inline indexing needs the index caught up; the default path (index
   // behind the log) never reads where the index stands.
   bool index_inline = false;
@@ -488,10 +646,10 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
       batch.Delete(expiry_, k);
     }
   }
-  for (const MetaPut& put : meta) batch.Put(meta_, put.key, put.value);
+  for (const MetaPut& put : decided.meta) batch.Put(meta_, put.key, put.value);
   batch.Put(meta_, meta_head_key, encode_head(head));
+  decided.encode_ns = nanos_since(phase);
 
-  stats_.encode_ns += since(phase);
   phase = Clock::now();
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_commits;
@@ -500,19 +658,87 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
     failed_ = true;
     return from_rocksdb(s, "commit batch");
   }
-  stats_.write_ns += since(phase);
+  decided.write_ns = nanos_since(phase);
+  decided.head = head;
+  written_chain_head_ = head.chain_head;
+  return Status::ok();
+}
+
+BatchResult Engine::finish_decided(Decided& decided) {
+  stats_.prefetch_ns += decided.prefetch_ns;
+  stats_.decide_ns += decided.decide_ns;
+  stats_.encode_ns += decided.encode_ns;
+  stats_.write_ns += decided.write_ns;
   ++stats_.batches;
-  stats_.commands += commands.size();
-  head_ = head;
+  stats_.commands += decided.commands;
+  head_ = decided.head;
   if (cache_->accounts.size() > options_.account_cache_entries_max) cache_->accounts.clear();
-  state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
+  decided.state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
     if (account == nullptr) {
       cache_->accounts.erase(id);
     } else {
       cache_->accounts.insert_or_assign(id, *account);
     }
   });
-  return result;
+  return std::move(decided.result);
+}
+
+Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
+                                  std::span<const MetaPut> meta) {
+  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  if (!in_flight_.empty()) {
+    return Status::invalid_argument("apply() with batches in flight: complete() them first");
+  }
+  if (commands.size() > ledger::batch_commands_max) {
+    return Status::invalid_argument(fmt::format("batch of {} commands; allowed 0..{}",
+                                                commands.size(), ledger::batch_commands_max));
+  }
+  if (commands.empty()) {
+    if (meta.empty()) return Status::invalid_argument("empty batch: no commands, no meta entries");
+    LF_RETURN_IF_ERROR(put_meta(meta, options_.sync_commits));
+    BatchResult empty;
+    empty.first_seq = empty.next_seq = head_.ledger.next_seq;
+    return empty;
+  }
+  decided_head_ = head_.ledger;
+  written_chain_head_ = head_.chain_head;
+  Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
+  if (!decided.is_ok()) return decided.status();
+  LF_RETURN_IF_ERROR(write_decided(**decided));
+  return finish_decided(**decided);
+}
+
+Status Engine::submit(std::span<const ledger::Command> commands, std::span<const MetaPut> meta) {
+  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  if (commands.empty() || commands.size() > ledger::batch_commands_max) {
+    return Status::invalid_argument(fmt::format("batch of {} commands; submit() takes 1..{}",
+                                                commands.size(), ledger::batch_commands_max));
+  }
+  if (in_flight_.size() >= pipeline_batches_max) {
+    return Status::invalid_argument("pipeline full: complete() a batch first");
+  }
+  if (options_.history_index_inline) {
+    return Status::invalid_argument("submit() does not index history inline; use apply()");
+  }
+  if (in_flight_.empty()) {
+    decided_head_ = head_.ledger;
+    written_chain_head_ = head_.chain_head;  // The writer is idle: no race.
+  }
+  Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
+  if (!decided.is_ok()) return decided.status();  // Nothing of it is anywhere.
+  if (writer_ == nullptr) writer_ = std::make_unique<Writer>(*this);
+  in_flight_.push_back(std::move(decided).value());
+  writer_->push(in_flight_.back().get());
+  return Status::ok();
+}
+
+Result<BatchResult> Engine::complete() {
+  if (in_flight_.empty()) return Status::invalid_argument("complete() with no batch in flight");
+  std::unique_ptr<Decided> oldest = std::move(in_flight_.front());
+  writer_->wait(oldest.get());
+  in_flight_.pop_front();
+  if (!oldest->status.is_ok()) return oldest->status;
+  return finish_decided(*oldest);
 }
 
 // ---------------------------------------------------------------- queries
@@ -601,7 +827,7 @@ Status Engine::for_each_meta(
 
 Status Engine::for_each_raw_event(
     ledger::Sequence from, const std::function<bool(ledger::Sequence, std::string_view)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(log_scan_options(), events_));
   it->SeekForPrev(event_key(from));  // The block holding `from`, if any.
   if (!it->Valid()) it->SeekToFirst();
   for (; it->Valid(); it->Next()) {

@@ -23,7 +23,9 @@
 // with apply().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -78,6 +80,10 @@ struct EngineOptions {
   bool read_only = false;
 };
 
+// Batches decided and not yet durable at once (Engine::submit): one being
+// written while the next is decided.
+inline constexpr std::size_t pipeline_batches_max = 2;
+
 // A meta entry written atomically with a batch (e.g. a Kafka offset).
 struct MetaPut {
   std::string key;
@@ -128,6 +134,25 @@ class Engine {
   // consumer records dead letters and offsets of messages without commands).
   Result<BatchResult> apply(std::span<const ledger::Command> commands,
                             std::span<const MetaPut> meta = {});
+  // ---- Pipelined writes: the same batches, decided and written by two
+  // threads. submit() prefetches and decides a batch now, on the caller's
+  // thread (prefetch reads the batches still in flight before the store),
+  // and hands its encoding, chaining, write and WAL sync to the engine's
+  // writer thread, so that the next batch is decided while this one is
+  // written. complete() waits until the oldest submitted batch is durable
+  // and returns its result: outcomes count only once complete() returned
+  // them, exactly as with apply(). The log is byte for byte the one apply()
+  // writes (tests/engine/pipeline_test.cc).
+  // REQUIRES for submit(): 1..batch_commands_max commands, fewer than
+  // pipeline_batches_max batches in flight (else invalid_argument), and no
+  // inline history indexing. A write failure fails its batch and every later
+  // one (Status::failed). apply(), put_meta(), queries, checkpoints and the
+  // destructor's caller must not overlap a batch in flight (in_flight() == 0)
+  // except that the destructor waits for batches in flight to be written.
+  Status submit(std::span<const ledger::Command> commands, std::span<const MetaPut> meta = {});
+  Result<BatchResult> complete();
+  std::size_t in_flight() const { return in_flight_.size(); }
+
   // Writes meta entries outside any batch of commands (e.g. an outbox
   // relay's progress), synced when `sync`.
   Status put_meta(std::span<const MetaPut> meta, bool sync);
@@ -229,6 +254,16 @@ class Engine {
                            std::vector<std::string>& pendings_out);
   Result<std::optional<std::string>> get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   Result<ledger::Sequence> history_indexed_through();
+  // A decided batch on its way to disk (engine.cc).
+  struct Decided;
+  class Writer;
+  Result<std::unique_ptr<Decided>> decide_batch(std::span<const ledger::Command> commands,
+                                                std::span<const MetaPut> meta);
+  // Encodes, chains and writes a decided batch (on the writer thread when
+  // pipelined). Sets failed_ on a write error.
+  Status write_decided(Decided& batch);
+  // Makes a written batch the engine's state (caller's thread).
+  BatchResult finish_decided(Decided& batch);
 
   std::string directory_;
   EngineOptions options_;
@@ -244,8 +279,14 @@ class Engine {
   Head head_;
   ledger::ShardRule shard_;
   ApplyStats stats_;
-  bool failed_ = false;
-  codec::EventEncoder encoder_;
+  std::atomic<bool> failed_ = false;  // Set by the writer thread too.
+  codec::EventEncoder encoder_;       // Used by whichever thread writes.
+  // Head after the last decided batch (== head_.ledger when none is in
+  // flight), and chain head after the last written one.
+  ledger::LedgerHead decided_head_;
+  Sha256 written_chain_head_{};
+  std::deque<std::unique_ptr<Decided>> in_flight_;  // Oldest first.
+  std::unique_ptr<Writer> writer_;                  // Started by the first submit().
   // Write-through cache of committed accounts (id -> account).
   struct AccountCache;
   std::unique_ptr<AccountCache> cache_;

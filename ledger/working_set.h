@@ -115,6 +115,18 @@ class WorkingSet {
   }
   // Expiry index changes: key -> present (put) or absent (delete), key order.
   const std::map<ExpiryKey, bool>& expiry_changes() const { return expiry_changes_; }
+  // What the batch wrote for `id`: nullptr when it did not write it; else the
+  // value written (empty: absent, e.g. created then rolled back). A decided
+  // batch not yet on disk answers the next batch's prefetch through these.
+  const std::optional<Account>* written_account(std::string_view id) const {
+    return written(accounts_, id);
+  }
+  const std::optional<PendingTransfer>* written_pending(std::string_view id) const {
+    return written(pendings_, id);
+  }
+  const std::optional<CommandRecord>* written_command(std::string_view id) const {
+    return written(commands_, id);
+  }
 
  private:
   // Heterogeneous lookup: find by string_view without allocating.
@@ -126,6 +138,12 @@ class WorkingSet {
   using Map = std::unordered_map<std::string, Slot<T>, Hash, std::equal_to<>>;
 
   static std::string_view key(std::string_view id) { return id; }
+
+  template <typename T>
+  static const std::optional<T>* written(const Map<T>& map, std::string_view id) {
+    auto it = map.find(id);
+    return it != map.end() && it->second.dirty ? &it->second.value : nullptr;
+  }
 
   template <typename T, typename Fn>
   static void for_each_dirty(const Map<T>& map, const std::vector<std::string>& order, Fn& fn) {

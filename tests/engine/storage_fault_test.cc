@@ -203,6 +203,47 @@ TEST_CASE("storage faults: a failed WAL append or sync stops the engine; no half
   }
 }
 
+TEST_CASE("storage faults: a failed pipelined write fails its batch and every later one",
+          "[engine][faults][pipeline]") {
+  const std::vector<ledger::Command> commands = generate_workload(default_seed + 23, 3000);
+  const Reference reference = reference_of(commands);
+  const std::span<const ledger::Command> all(commands);
+  TempDir dir;
+  Faulty faulty;
+  engine::EngineOptions synced = faulty.options();
+  synced.sync_commits = true;
+  auto engine = engine::Engine::open(dir.path(), synced);
+  REQUIRE(engine.is_ok());
+  REQUIRE((*engine)->submit(all.subspan(0, 1000)).is_ok());
+  REQUIRE((*engine)->complete().is_ok());
+  const engine::Head before = (*engine)->head();
+  faulty.switches.fail_wal_append = true;
+  REQUIRE((*engine)->submit(all.subspan(1000, 500)).is_ok());  // Decided; the write fails.
+  const Status second = (*engine)->submit(all.subspan(1500, 500));
+  auto failed = (*engine)->complete();
+  REQUIRE_FALSE(failed.is_ok());
+  CHECK_THAT(failed.status().message(), Catch::Contains("injected WAL"));
+  if (second.is_ok()) {  // Decided before the failure was known: failed too, never written.
+    auto later = (*engine)->complete();
+    REQUIRE_FALSE(later.is_ok());
+    CHECK(later.status().code() == Status::Code::failed);
+  }
+  CHECK((*engine)->in_flight() == 0);
+  CHECK((*engine)->submit(all.subspan(2000, 500)).code() == Status::Code::failed);
+  engine->reset();
+  faulty.switches.fail_wal_append = false;
+
+  auto reopened = engine::Engine::open(dir.path(), synced);
+  REQUIRE(reopened.is_ok());
+  const engine::Head after = (*reopened)->head();
+  const bool absent = after == before;
+  const bool whole = after.ledger.next_seq > before.ledger.next_seq;
+  CHECK((absent || whole));
+  const std::size_t resume = whole ? 1500 : 1000;
+  apply_all(**reopened, std::vector<ledger::Command>(all.begin() + resume, all.end()), 500);
+  check_equals_reference(**reopened, reference);
+}
+
 TEST_CASE("storage faults: failing reads are errors, not crashes; the store is intact after",
           "[engine][faults]") {
   const std::vector<ledger::Command> commands = generate_workload(default_seed + 22, 3000);
