@@ -124,7 +124,15 @@ Figures run(const Config& config, bool hot, const char* name) {
       accepted += o.status == lf::ledger::OutcomeStatus::accepted ? 1 : 0;
     }
   };
-  std::deque<Clock::time_point> submitted;
+  std::deque<Clock::time_point> submitted;  // Of the batches in flight.
+  auto complete_oldest = [&] {
+    auto result = engine.complete();
+    LF_ASSERT(result.is_ok());
+    commit_ms.push_back(std::chrono::duration<double>(Clock::now() - submitted.front()).count() *
+                        1000);
+    submitted.pop_front();
+    count(*result);
+  };
   const auto start = Clock::now();
   for (const auto& batch : batches) {
     if (!config.pipeline) {
@@ -135,25 +143,11 @@ Figures run(const Config& config, bool hot, const char* name) {
       count(*result);
       continue;
     }
-    if (engine.in_flight() == lf::engine::pipeline_batches_max) {
-      auto result = engine.complete();
-      LF_ASSERT(result.is_ok());
-      commit_ms.push_back(std::chrono::duration<double>(Clock::now() - submitted.front()).count() *
-                          1000);
-      submitted.pop_front();
-      count(*result);
-    }
+    if (engine.in_flight() == lf::engine::pipeline_batches_max) complete_oldest();
     submitted.push_back(Clock::now());
     LF_ASSERT(engine.submit(batch).is_ok());
   }
-  while (engine.in_flight() > 0) {
-    auto result = engine.complete();
-    LF_ASSERT(result.is_ok());
-    commit_ms.push_back(std::chrono::duration<double>(Clock::now() - submitted.front()).count() *
-                        1000);
-    submitted.pop_front();
-    count(*result);
-  }
+  while (engine.in_flight() > 0) complete_oldest();
   const double apply_s = std::chrono::duration<double>(Clock::now() - start).count();
   LF_ASSERT(accepted == config.transfers);
   const auto index_start = Clock::now();

@@ -948,10 +948,6 @@ Status Engine::flush() {
   return from_rocksdb(db_->Flush(flush_options, handles_), "flush");
 }
 
-Status Engine::verify_checksums() {
-  return from_rocksdb(db_->VerifyChecksum(), "verify checksums of " + directory_);
-}
-
 Result<std::uint64_t> Engine::disk_bytes() const {
   std::error_code error;
   std::uint64_t total = 0;

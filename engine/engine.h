@@ -9,7 +9,9 @@
 //      projections, idempotency records, the head and any caller-supplied
 //      meta entries (Kafka offsets) into ONE rocksdb::WriteBatch, written with
 //      one WAL sync (group commit). Nothing is ever half-applied.
-// Outcomes are returned only after the commit is durable.
+// Outcomes are returned only after the commit is durable. submit() and
+// complete() run the same three phases with phase 3 on a writer thread, so
+// that the next batch is decided while this one is written (same bytes).
 //
 // Several engines (shards) can live in one process, one directory each.
 //
@@ -19,8 +21,9 @@
 // accepting writes and the caller must decide what to do.
 //
 // Thread-safety: an Engine is used by one thread at a time (the shard's
-// writer). Read-only queries may run concurrently with each other but not
-// with apply().
+// writer); its own writer thread only ever runs phase 3 of submitted
+// batches. Read-only queries may run concurrently with each other but not
+// with apply() or with batches in flight.
 #pragma once
 
 #include <atomic>
@@ -199,9 +202,6 @@ class Engine {
 
   // Flushes memtables to SST files (for measuring bytes on disk).
   Status flush();
-  // Reads every block of every SST file and checks its checksum (CRC32c):
-  // corruption names the file.
-  Status verify_checksums();
   // Bytes of all files in the store directory.
   Result<std::uint64_t> disk_bytes() const;
 

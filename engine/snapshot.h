@@ -118,7 +118,7 @@ enum class SnapshotCheckDepth {
   // Before an automatic recovery trusts a snapshot (streams::run at start):
   // every file listed with its size and no other, the small ones (MANIFEST,
   // CURRENT, OPTIONS) with their SHA-256; every block of every SST file
-  // passes its checksum (CRC32c, Engine::verify_checksums), so a byte changed
+  // passes its checksum (CRC32c; two threads), so a byte changed
   // anywhere since creation is caught; the store opens read-only and matches
   // the manifest's seq, chain head and logical time. The state digest is not
   // recomputed here: create_snapshot() recomputed it from these same files

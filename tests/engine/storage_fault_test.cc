@@ -151,6 +151,27 @@ void check_equals_reference(engine::Engine& engine, const Reference& reference) 
   CHECK(report.ok);
 }
 
+// Reopens a store whose batch of commands 1000..1499 failed to write (the
+// head was `before`): that batch is there whole or not at all. A caller
+// resumes after what the store holds, as the Kafka consumer does from its
+// stored offset (re-submitting whole batches would be safe for valid ids,
+// but commands with invalid ids are not remembered and would be rejected,
+// and logged, a second time), and ends equal to the fault-free reference.
+void resume_after_failed_batch(const std::string& dir, const engine::EngineOptions& options,
+                               const engine::Head& before, std::span<const ledger::Command> all,
+                               const Reference& reference) {
+  auto reopened = engine::Engine::open(dir, options);
+  INFO(reopened.status().to_string());
+  REQUIRE(reopened.is_ok());
+  const engine::Head after = (*reopened)->head();
+  const bool absent = after == before;
+  const bool whole = after.ledger.next_seq > before.ledger.next_seq;
+  CHECK((absent || whole));
+  const std::size_t resume = whole ? 1500 : 1000;
+  apply_all(**reopened, std::vector<ledger::Command>(all.begin() + resume, all.end()), 500);
+  check_equals_reference(**reopened, reference);
+}
+
 using Switch = std::atomic<bool> FaultSwitches::*;
 
 TEST_CASE("storage faults: a failed WAL append or sync stops the engine; no half batch",
@@ -184,21 +205,7 @@ TEST_CASE("storage faults: a failed WAL append or sync stops the engine; no half
       engine->reset();
       faulty.switches.*which = false;
 
-      // Reopened: the failed batch is there whole or not at all.
-      auto reopened = engine::Engine::open(dir.path(), synced);
-      INFO(reopened.status().to_string());
-      REQUIRE(reopened.is_ok());
-      const engine::Head after = (*reopened)->head();
-      const bool absent = after == before;
-      const bool whole = after.ledger.next_seq > before.ledger.next_seq;
-      CHECK((absent || whole));
-      // A caller resumes after what the store holds, as the Kafka consumer
-      // does from its stored offset. (Re-submitting whole batches would be
-      // safe for valid ids, but commands with invalid ids are not remembered
-      // and would be rejected, and logged, a second time.)
-      const std::size_t resume = whole ? 1500 : 1000;
-      apply_all(**reopened, std::vector<ledger::Command>(all.begin() + resume, all.end()), 500);
-      check_equals_reference(**reopened, reference);
+      resume_after_failed_batch(dir.path(), synced, before, all, reference);
     }
   }
 }
@@ -233,15 +240,7 @@ TEST_CASE("storage faults: a failed pipelined write fails its batch and every la
   engine->reset();
   faulty.switches.fail_wal_append = false;
 
-  auto reopened = engine::Engine::open(dir.path(), synced);
-  REQUIRE(reopened.is_ok());
-  const engine::Head after = (*reopened)->head();
-  const bool absent = after == before;
-  const bool whole = after.ledger.next_seq > before.ledger.next_seq;
-  CHECK((absent || whole));
-  const std::size_t resume = whole ? 1500 : 1000;
-  apply_all(**reopened, std::vector<ledger::Command>(all.begin() + resume, all.end()), 500);
-  check_equals_reference(**reopened, reference);
+  resume_after_failed_batch(dir.path(), synced, before, all, reference);
 }
 
 TEST_CASE("storage faults: failing reads are errors, not crashes; the store is intact after",
