@@ -291,8 +291,16 @@ Status Engine::load_shard_rule() {
   return Status::ok();
 }
 
+// Writes outside the pipeline must come after every batch in flight.
+Status Engine::require_idle(std::string_view what) const {
+  if (in_flight_.empty()) return Status::ok();
+  return Status::invalid_argument(
+      fmt::format("{} with {} batches in flight: complete() them first", what, in_flight_.size()));
+}
+
 Status Engine::put_meta(std::span<const MetaPut> meta, bool sync) {
   if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  LF_RETURN_IF_ERROR(require_idle("put_meta()"));
   rocksdb::WriteBatch batch;
   for (const MetaPut& put : meta) batch.Put(meta_, put.key, put.value);
   rocksdb::WriteOptions write_options;
@@ -686,9 +694,7 @@ BatchResult Engine::finish_decided(Decided& decided) {
 Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
                                   std::span<const MetaPut> meta) {
   if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
-  if (!in_flight_.empty()) {
-    return Status::invalid_argument("apply() with batches in flight: complete() them first");
-  }
+  LF_RETURN_IF_ERROR(require_idle("apply()"));
   if (commands.size() > ledger::batch_commands_max) {
     return Status::invalid_argument(fmt::format("batch of {} commands; allowed 0..{}",
                                                 commands.size(), ledger::batch_commands_max));
@@ -962,6 +968,7 @@ Result<std::uint64_t> Engine::disk_bytes() const {
 // ---------------------------------------------------------------- snapshots
 
 Status Engine::checkpoint(const std::string& directory) {
+  LF_RETURN_IF_ERROR(require_idle("checkpoint()"));
   rocksdb::Checkpoint* raw = nullptr;
   LF_RETURN_IF_ERROR(from_rocksdb(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);

@@ -149,9 +149,10 @@ class Engine {
   // REQUIRES for submit(): 1..batch_commands_max commands, fewer than
   // pipeline_batches_max batches in flight (else invalid_argument), and no
   // inline history indexing. A write failure fails its batch and every later
-  // one (Status::failed). apply(), put_meta(), queries, checkpoints and the
-  // destructor's caller must not overlap a batch in flight (in_flight() == 0)
-  // except that the destructor waits for batches in flight to be written.
+  // one (Status::failed). apply(), put_meta() and checkpoint() refuse to run
+  // with batches in flight (invalid_argument); queries must not overlap them
+  // either (they would not see them). The destructor writes the batches
+  // still in flight before closing.
   Status submit(std::span<const ledger::Command> commands, std::span<const MetaPut> meta = {});
   Result<BatchResult> complete();
   std::size_t in_flight() const { return in_flight_.size(); }
@@ -254,6 +255,8 @@ class Engine {
                            std::vector<std::string>& pendings_out);
   Result<std::optional<std::string>> get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   Result<ledger::Sequence> history_indexed_through();
+  // invalid_argument naming `what` when batches are in flight.
+  Status require_idle(std::string_view what) const;
   // A decided batch on its way to disk (engine.cc).
   struct Decided;
   class Writer;

@@ -89,6 +89,11 @@ TEST_CASE("the pipeline refuses misuse with clear errors", "[engine][pipeline]")
   CHECK_THAT(full.message(), Catch::Contains("pipeline full"));
   auto mixed = engine->apply(moves);
   CHECK(mixed.status().code() == Status::Code::invalid_argument);
+  const std::vector<engine::MetaPut> meta = {{"offset-like", "x"}};
+  const Status meta_put = engine->put_meta(meta, false);
+  CHECK(meta_put.code() == Status::Code::invalid_argument);
+  CHECK_THAT(meta_put.message(), Catch::Contains("2 batches in flight"));
+  CHECK(engine->checkpoint(dir.path("checkpoint")).code() == Status::Code::invalid_argument);
   auto first = engine->complete();
   REQUIRE(first.is_ok());
   CHECK(first->first_seq == 1);
