@@ -65,7 +65,7 @@ struct Figures {
   double snapshot_create_ms = 0;
   double reopen_to_query_ms = 0;
   double snapshot_restore_to_query_ms = 0;
-  double snapshot_check_ms = 0;    // Of which: the recovery check (checksums, digest),
+  double snapshot_check_ms = 0;    // Of which: the recovery check (files, checksums, head),
   double snapshot_restore_ms = 0;  // the restore (hard links),
   double tail_ms = 0;              // opening and re-applying the tail.
   double tail_commands = 0;

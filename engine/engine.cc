@@ -186,12 +186,6 @@ void write_sorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
   }
 }
 
-std::string u64be(std::uint64_t v) {
-  std::string s;
-  put_u64be(s, v);
-  return s;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
@@ -291,6 +285,12 @@ Status Engine::load_shard_rule() {
   return Status::ok();
 }
 
+// Writes stop after a failed one, until the store is reopened (engine.h).
+Status Engine::require_writable() const {
+  if (!failed_) return Status::ok();
+  return Status::failed("engine stopped after an earlier write error; reopen it");
+}
+
 // Writes outside the pipeline must come after every batch in flight.
 Status Engine::require_idle(std::string_view what) const {
   if (in_flight_.empty()) return Status::ok();
@@ -299,7 +299,7 @@ Status Engine::require_idle(std::string_view what) const {
 }
 
 Status Engine::put_meta(std::span<const MetaPut> meta, bool sync) {
-  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  LF_RETURN_IF_ERROR(require_writable());
   LF_RETURN_IF_ERROR(require_idle("put_meta()"));
   rocksdb::WriteBatch batch;
   for (const MetaPut& put : meta) batch.Put(meta_, put.key, put.value);
@@ -635,7 +635,7 @@ Status Engine::write_decided(Decided& decided) {
   if (!events.empty()) batch.Put(events_, event_key(result.first_seq), block.finish());
   if (index_inline && !events.empty()) {
     history.write(batch, history_);
-    batch.Put(meta_, meta_history_indexed_key, u64be(result.next_seq - 1));
+    batch.Put(meta_, meta_history_indexed_key, u64be_value(result.next_seq - 1));
   }
   // Writes go in key order: consecutive memtable inserts then land next to
   // each other, which keeps RocksDB's skiplist splice valid and inserts cheap.
@@ -672,6 +672,11 @@ Status Engine::write_decided(Decided& decided) {
   return Status::ok();
 }
 
+void Engine::start_from_committed_head() {
+  decided_head_ = head_.ledger;
+  written_chain_head_ = head_.chain_head;
+}
+
 BatchResult Engine::finish_decided(Decided& decided) {
   stats_.prefetch_ns += decided.prefetch_ns;
   stats_.decide_ns += decided.decide_ns;
@@ -693,7 +698,7 @@ BatchResult Engine::finish_decided(Decided& decided) {
 
 Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
                                   std::span<const MetaPut> meta) {
-  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  LF_RETURN_IF_ERROR(require_writable());
   LF_RETURN_IF_ERROR(require_idle("apply()"));
   if (commands.size() > ledger::batch_commands_max) {
     return Status::invalid_argument(fmt::format("batch of {} commands; allowed 0..{}",
@@ -706,8 +711,7 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
     empty.first_seq = empty.next_seq = head_.ledger.next_seq;
     return empty;
   }
-  decided_head_ = head_.ledger;
-  written_chain_head_ = head_.chain_head;
+  start_from_committed_head();
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();
   LF_RETURN_IF_ERROR(write_decided(**decided));
@@ -715,7 +719,7 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
 }
 
 Status Engine::submit(std::span<const ledger::Command> commands, std::span<const MetaPut> meta) {
-  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  LF_RETURN_IF_ERROR(require_writable());
   if (commands.empty() || commands.size() > ledger::batch_commands_max) {
     return Status::invalid_argument(fmt::format("batch of {} commands; submit() takes 1..{}",
                                                 commands.size(), ledger::batch_commands_max));
@@ -726,10 +730,7 @@ Status Engine::submit(std::span<const ledger::Command> commands, std::span<const
   if (options_.history_index_inline) {
     return Status::invalid_argument("submit() does not index history inline; use apply()");
   }
-  if (in_flight_.empty()) {
-    decided_head_ = head_.ledger;
-    written_chain_head_ = head_.chain_head;  // The writer is idle: no race.
-  }
+  if (in_flight_.empty()) start_from_committed_head();  // The writer is idle: no race.
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();  // Nothing of it is anywhere.
   if (writer_ == nullptr) writer_ = std::make_unique<Writer>(*this);
@@ -881,7 +882,7 @@ Result<ledger::Sequence> Engine::history_indexed_through() {
 }
 
 Status Engine::catch_up_history() {
-  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  LF_RETURN_IF_ERROR(require_writable());
   while (true) {
     Result<ledger::Sequence> indexed = history_indexed_through();
     if (!indexed.is_ok()) return indexed.status();
@@ -897,7 +898,7 @@ Status Engine::catch_up_history() {
     }));
     history.write(batch, history_);
     if (last == *indexed) return Status::corruption("history index cannot advance: event missing");
-    batch.Put(meta_, meta_history_indexed_key, u64be(last));
+    batch.Put(meta_, meta_history_indexed_key, u64be_value(last));
     rocksdb::WriteOptions write_options;
     write_options.sync = options_.sync_commits;
     rocksdb::Status s = db_->Write(write_options, &batch);
@@ -979,7 +980,7 @@ Status Engine::checkpoint(const std::string& directory) {
 }
 
 Status Engine::load_raw(std::span<const RawPut> puts) {
-  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  LF_RETURN_IF_ERROR(require_writable());
   rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
                                                    commands_, expiry_,   meta_};
   // Reserve the batch's bytes up front: growing a large batch by doubling
@@ -1056,7 +1057,7 @@ class SstBulkLoad final : public Engine::BulkLoad {
 }  // namespace
 
 Result<std::unique_ptr<Engine::BulkLoad>> Engine::bulk_load(Family family) {
-  if (failed_) return Status::failed("engine stopped after an earlier write error; reopen it");
+  LF_RETURN_IF_ERROR(require_writable());
   rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
                                                    commands_, expiry_,   meta_};
   const auto index = static_cast<std::size_t>(family);

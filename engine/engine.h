@@ -255,8 +255,13 @@ class Engine {
                            std::vector<std::string>& pendings_out);
   Result<std::optional<std::string>> get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   Result<ledger::Sequence> history_indexed_through();
+  // Status::failed once a write has failed.
+  Status require_writable() const;
   // invalid_argument naming `what` when batches are in flight.
   Status require_idle(std::string_view what) const;
+  // With no batch in flight: the next batch is decided and chained from the
+  // committed head.
+  void start_from_committed_head();
   // A decided batch on its way to disk (engine.cc).
   struct Decided;
   class Writer;

@@ -39,6 +39,13 @@ inline void put_u64be(std::string& out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+// A u64 as its 8 big-endian bytes (meta values: offsets, counters, seqs).
+inline std::string u64be_value(std::uint64_t v) {
+  std::string out;
+  put_u64be(out, v);
+  return out;
+}
+
 inline std::uint64_t get_u64be(std::string_view in) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[i]);

@@ -36,15 +36,16 @@ namespace {
 // idempotency answers, and poison, which is dead-lettered again.
 using DerivedOffsets = std::map<std::pair<std::string, std::uint32_t>, std::uint64_t>;
 
+Engine::RawPut offset_put(const DerivedOffsets::value_type& offset) {
+  const auto& [where, next] = offset;
+  return {Engine::Family::meta, offset_meta_key(where.first, where.second), u64be_value(next)};
+}
+
 // Meta entries of the derived offsets (a store rebuilt from a file, which has
 // no better source).
 std::vector<Engine::RawPut> offset_puts(const DerivedOffsets& offsets) {
   std::vector<Engine::RawPut> puts;
-  for (const auto& [where, next] : offsets) {
-    std::string value;
-    put_u64be(value, next);
-    puts.push_back({Engine::Family::meta, offset_meta_key(where.first, where.second), value});
-  }
+  for (const auto& offset : offsets) puts.push_back(offset_put(offset));
   return puts;
 }
 
@@ -67,13 +68,13 @@ Result<std::vector<Engine::RawPut>> carried_meta(Engine& source, const DerivedOf
     return true;
   });
   LF_RETURN_IF_ERROR(status);
-  for (const auto& [where, next] : derived) {
+  for (const auto& offset : derived) {
+    const auto& [where, next] = offset;
     const std::string key = offset_meta_key(where.first, where.second);
     auto stored = std::find_if(puts.begin(), puts.end(),
                                [&](const Engine::RawPut& put) { return put.key == key; });
     if (stored == puts.end()) {  // Commands applied with a source but no stored offset.
-      puts.push_back({Engine::Family::meta, key, std::string()});
-      put_u64be(puts.back().value, next);
+      puts.push_back(offset_put(offset));
       continue;
     }
     Result<KafkaOffset> parsed = parse_offset_entry(stored->key, stored->value);

@@ -41,10 +41,4 @@ inline Result<std::uint64_t> read_meta_u64(engine::Engine& engine, std::string_v
   return engine::get_u64be(**value);
 }
 
-inline std::string u64_value(std::uint64_t v) {
-  std::string out;
-  engine::put_u64be(out, v);
-  return out;
-}
-
 }  // namespace lf::streams

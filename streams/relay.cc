@@ -223,7 +223,7 @@ Status OutboxRelay::pump_batch(const engine::BatchResult& batch,
 Status OutboxRelay::pump_dead_letters() {
   Status failure;
   LF_RETURN_IF_ERROR(engine_.for_each_meta(
-      meta_dlq_prefix, u64_value(dead_letters_queued_),
+      meta_dlq_prefix, engine::u64be_value(dead_letters_queued_),
       [&](std::string_view, std::string_view value) {
         Result<DeadLetter> letter = decode_dead_letter(value);
         if (!letter.is_ok()) {
@@ -257,8 +257,8 @@ Status OutboxRelay::record_delivered() {
     return Status::ok();
   }
   const engine::MetaPut puts[] = {
-      {std::string(meta_relay_events_key), u64_value(events_queued_through_)},
-      {std::string(meta_relay_dlq_key), u64_value(dead_letters_queued_)}};
+      {std::string(meta_relay_events_key), engine::u64be_value(events_queued_through_)},
+      {std::string(meta_relay_dlq_key), engine::u64be_value(dead_letters_queued_)}};
   // Not synced: losing it only means publishing some messages again.
   LF_RETURN_IF_ERROR(engine_.put_meta(puts, false));
   events_recorded_through_ = events_queued_through_;

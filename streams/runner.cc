@@ -328,10 +328,11 @@ Status Runner::flush(Shard& shard) {
   shard.letters.clear();
   const std::uint64_t letters = meta.size();
   if (letters != 0) {
-    meta.push_back({std::string(meta_dlq_count_key), u64_value(shard.dead_letters + letters)});
+    meta.push_back(
+        {std::string(meta_dlq_count_key), engine::u64be_value(shard.dead_letters + letters)});
   }
   meta.push_back({offset_key(options_.topic, shard.report.partition),
-                  u64_value(static_cast<std::uint64_t>(shard.pending_next_offset))});
+                  engine::u64be_value(static_cast<std::uint64_t>(shard.pending_next_offset))});
   Result<engine::BatchResult> result = shard.engine->apply(shard.commands, meta);
   if (!result.is_ok()) {
     return result.status().with_context("shard " + shard.name);

@@ -79,12 +79,6 @@ TEST_CASE("a projection rebuild from the log alone has the live store's digest")
   CHECK(page->indexed_through == live->head().ledger.next_seq - 1);
 }
 
-std::string u64be(std::uint64_t v) {
-  std::string bytes;
-  engine::put_u64be(bytes, v);
-  return bytes;
-}
-
 // Commands consumed from Kafka: offsets 0.. of partition 3 of "cmds".
 std::vector<ledger::Command> from_kafka(std::vector<ledger::Command> commands) {
   for (std::size_t i = 0; i < commands.size(); ++i) {
@@ -100,9 +94,10 @@ TEST_CASE("a rebuilt store carries the stored Kafka offsets and consumer state o
                                     cmd("t1", transfer("a", "b", 10))});
   // Offsets 3 and 4 were poison: dead-lettered, no event; the consumer
   // stored 5 as the next offset, with its own dead-letter entries.
-  const std::vector<engine::MetaPut> meta = {{engine::offset_meta_key("cmds", 3), u64be(5)},
-                                             {"dlq/x", "poison at 3"},
-                                             {"dlq/y", "poison at 4"}};
+  const std::vector<engine::MetaPut> meta = {
+      {engine::offset_meta_key("cmds", 3), engine::u64be_value(5)},
+      {"dlq/x", "poison at 3"},
+      {"dlq/y", "poison at 4"}};
   REQUIRE(live->apply(commands, meta).is_ok());
   const auto report = rebuild(*live, dir.path("rebuilt"));
   REQUIRE(report.ok);
@@ -121,7 +116,7 @@ TEST_CASE("a rebuild refuses a store whose stored offset is behind its log") {
   auto live = open_engine(dir.path());
   const auto commands = from_kafka({cmd("o1", open_account("a")), cmd("o2", open_account("b"))});
   const std::vector<engine::MetaPut> meta = {
-      {engine::offset_meta_key("cmds", 3), u64be(1)}};  // Should be 2.
+      {engine::offset_meta_key("cmds", 3), engine::u64be_value(1)}};  // Should be 2.
   REQUIRE(live->apply(commands, meta).is_ok());
   const auto report = rebuild(*live, dir.path("rebuilt"));
   CHECK_FALSE(report.ok);
