@@ -176,6 +176,9 @@ Figures run(const Config& config, bool hot, const char* name) {
       "         per command (incl. account opening): prefetch {:.2f} us, decide {:.2f} us, "
       "encode {:.2f} us, write {:.2f} us\n",
       per(st.prefetch_ns), per(st.decide_ns), per(st.encode_ns), per(st.write_ns));
+  fmt::print(
+      "         of which {} projection flushes: encode {:.2f} us, write {:.2f} us per command\n",
+      st.flushes, per(st.flush_encode_ns), per(st.flush_write_ns));
   opened->reset();
   std::filesystem::remove_all(dir);
   return f;

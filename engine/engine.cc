@@ -4,8 +4,6 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
-#include <rocksdb/memtablerep.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -35,18 +33,87 @@ struct Engine::AccountCache {
   std::unordered_map<std::string, ledger::Account> accounts;
 };
 
+namespace {
+
+// Heterogeneous lookup: find by string_view without allocating.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename T>
+using UnflushedMap = std::unordered_map<std::string, std::optional<T>, StringHash, std::equal_to<>>;
+
+// A sink for WorkingSet::take_dirty_*: the newest value of each id wins.
+template <typename T>
+auto store_into(UnflushedMap<T>& map) {
+  return [&map](const std::string& id, std::optional<T>&& value) {
+    auto it = map.find(id);
+    if (it == map.end()) {
+      map.emplace(id, std::move(value));
+    } else {
+      it->second = std::move(value);
+    }
+  };
+}
+
+}  // namespace
+
+// The newest decided value of every projection entry written since the last
+// flush (absent: deleted, or created and rolled back). Lookups only: what is
+// written comes out sorted (put_projections), never in hash order.
+struct Engine::Projections {
+  UnflushedMap<ledger::Account> accounts;
+  UnflushedMap<ledger::PendingTransfer> pendings;
+  UnflushedMap<ledger::CommandRecord> commands;
+  std::map<ledger::ExpiryKey, bool> expiry;  // Present (put) or absent (delete).
+  std::uint64_t events = 0;
+
+  std::size_t entries() const {
+    return accounts.size() + pendings.size() + commands.size() + expiry.size();
+  }
+  bool empty() const { return events == 0 && entries() == 0; }
+  // Puts every entry into `batch`, each family in key order.
+  void put(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* accounts_cf,
+           rocksdb::ColumnFamilyHandle* pending_cf, rocksdb::ColumnFamilyHandle* commands_cf,
+           rocksdb::ColumnFamilyHandle* expiry_cf) const;
+
+  template <typename T>
+  const UnflushedMap<T>& map() const {
+    if constexpr (std::is_same_v<T, ledger::Account>) {
+      return accounts;
+    } else if constexpr (std::is_same_v<T, ledger::PendingTransfer>) {
+      return pendings;
+    } else {
+      return commands;
+    }
+  }
+
+  // Takes in (moves out) what a decided batch wrote.
+  void absorb(ledger::WorkingSet& state, std::uint64_t batch_events) {
+    events += batch_events;
+    state.take_dirty_accounts(store_into(accounts));
+    state.take_dirty_pendings(store_into(pendings));
+    state.take_dirty_commands(store_into(commands));
+    for (const auto& [key, present] : state.expiry_changes()) expiry.insert_or_assign(key, present);
+  }
+};
+
 struct Engine::Decided {
   explicit Decided(const ledger::LedgerHead& head) : state(head) {}
-  ledger::WorkingSet state;  // Its writes: the overlay the next prefetch reads.
+  ledger::WorkingSet state;
   std::vector<ledger::Event> events;
   std::vector<MetaPut> meta;
   BatchResult result;
   std::size_t commands = 0;
   std::uint64_t prefetch_ns = 0;
   std::uint64_t decide_ns = 0;
+  // Projection entries this batch writes (maybe_flush_with), else null. Until
+  // it is written, the next batches' prefetch reads them here.
+  std::unique_ptr<Projections> flush;
   // Set by write_decided().
   Status status;
-  Head head;  // After the batch, chain head included.
+  Head head;       // After the batch, chain head included.
+  Head projected;  // Where the stored projections stand after it.
   std::uint64_t encode_ns = 0;
   std::uint64_t write_ns = 0;
 };
@@ -72,13 +139,9 @@ std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(
 
 constexpr std::size_t log_scan_readahead_bytes = 4u << 20;
 
-// Buckets of the hashed memtables: about one per entry of a full 16 MiB
-// memtable of small records.
-constexpr std::size_t memtable_hash_buckets = 200'000;
-
-// Read options of a scan in key order. The point-lookup families have a
-// prefix extractor and a hashed memtable (family_options): without
-// total_order_seek their iterators would stay within one key's bucket.
+// Read options of a scan in key order over a point-lookup family: explicit
+// total order, so that a prefix extractor added to those families later
+// cannot silently confine scans to one prefix.
 rocksdb::ReadOptions scan_options() {
   rocksdb::ReadOptions options;
   options.total_order_seek = true;
@@ -112,14 +175,6 @@ rocksdb::ColumnFamilyOptions family_options(const EngineOptions& options,
     table.whole_key_filtering = true;
     cf.memtable_whole_key_filtering = true;
     cf.memtable_prefix_bloom_size_ratio = 0.05;
-    // These families are written key by key (thousands per batch) and read
-    // by point lookups; scans are rare (digest, verify, snapshots). A hashed
-    // memtable (a bucket per whole key) makes an insert a hash and a short
-    // list instead of a descent through a skiplist of every key in the
-    // memtable, which was most of a commit's time (docs/benchmarks.md).
-    // Iterators over them must ask for total order (scan_options()).
-    cf.prefix_extractor.reset(rocksdb::NewNoopTransform());
-    cf.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(memtable_hash_buckets));
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
@@ -169,21 +224,55 @@ class HistoryBatch {
   std::map<std::string, std::string, std::less<>> seqs_;
 };
 
-// Writes one column family's dirty entries in key order (absent = delete).
-template <typename T, typename ForEachDirty, typename Encode>
-void write_sorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
-                  ForEachDirty&& for_each_dirty, Encode&& encode) {
-  std::vector<std::pair<std::string_view, const T*>> entries;
-  for_each_dirty([&](const std::string& id, const T* value) { entries.emplace_back(id, value); });
+// An unflushed map's entries in key order.
+template <typename T>
+std::vector<const typename UnflushedMap<T>::value_type*> sorted_entries(
+    const UnflushedMap<T>& map) {
+  std::vector<const typename UnflushedMap<T>::value_type*> entries;
+  entries.reserve(map.size());
+  for (const auto& entry : map) entries.push_back(&entry);
   std::sort(entries.begin(), entries.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [id, value] : entries) {
-    if (value == nullptr) {
-      batch.Delete(cf, slice(id));  // Created then rolled back: never stored.
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  return entries;
+}
+
+// Writes one column family's unflushed entries in key order (absent =
+// delete): consecutive memtable inserts then land next to each other.
+template <typename T, typename Encode>
+void write_sorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
+                  const UnflushedMap<T>& map, Encode&& encode) {
+  for (const auto* entry : sorted_entries(map)) {
+    if (!entry->second) {
+      batch.Delete(cf, slice(entry->first));
     } else {
-      batch.Put(cf, slice(id), encode(*value));
+      batch.Put(cf, slice(entry->first), encode(*entry->second));
     }
   }
+}
+
+// Calls fn over the entries of the column family under `it` with the
+// unflushed ones laid over them, in key order: an unflushed entry replaces
+// the stored one, an absent one hides it. fn returns false to stop.
+template <typename T, typename Decode, typename Fn>
+Status merged_scan(rocksdb::Iterator& it, const UnflushedMap<T>& unflushed, Decode&& decode,
+                   Fn&& fn) {
+  const auto overlay = sorted_entries(unflushed);
+  auto next = overlay.begin();
+  it.SeekToFirst();
+  while (it.Valid() || next != overlay.end()) {
+    if (next != overlay.end() && (!it.Valid() || (*next)->first <= view(it.key()))) {
+      if (it.Valid() && (*next)->first == view(it.key())) it.Next();
+      const std::optional<T>& value = (*next)->second;
+      ++next;
+      if (value && !fn(*value)) return Status::ok();
+      continue;
+    }
+    Result<T> stored = decode(view(it.key()), view(it.value()));
+    if (!stored.is_ok()) return stored.status();
+    if (!fn(*stored)) return Status::ok();
+    it.Next();
+  }
+  return from_rocksdb(it.status(), "scan");
 }
 
 }  // namespace
@@ -194,6 +283,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
   engine->directory_ = directory;
   engine->options_ = options;
   engine->cache_ = std::make_unique<AccountCache>();
+  engine->unflushed_ = std::make_unique<Projections>();
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -228,13 +318,22 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
   engine->history_ = engine->handles_[6];
   engine->meta_ = engine->handles_[7];
   Status loaded = engine->load_head();
+  // The shard rule is an input of every decision: load it before re-deciding.
   if (loaded.is_ok()) loaded = engine->load_shard_rule();
+  if (loaded.is_ok()) loaded = engine->catch_up_projections();
+  if (loaded.is_ok() && !options.read_only) loaded = engine->flush_projections();
   if (!loaded.is_ok()) return loaded;
   return engine;
 }
 
 Engine::~Engine() {
-  writer_.reset();  // Writes what was submitted, before the store closes.
+  // Writes what was submitted, then the projections, before the store closes
+  // (a failure leaves them to the next open, which re-executes the tail).
+  while (!in_flight_.empty()) (void)complete();
+  writer_.reset();
+  if (db_ != nullptr && !options_.read_only && !failed_ && options_.flush_projections_on_close) {
+    (void)flush_projections();
+  }
   if (db_ == nullptr) return;
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     (void)db_->DestroyColumnFamilyHandle(handle);  // Only fails for the default handle.
@@ -252,8 +351,100 @@ Status Engine::load_head() {
   Result<Head> head = decode_head(**bytes);
   if (!head.is_ok()) return head.status();
   head_ = *head;
+  Result<std::optional<std::string>> projected = get(meta_, meta_projected_key);
+  if (!projected.is_ok()) return projected.status();
+  projected_ = head_;
+  if (projected->has_value()) {
+    Result<Head> decoded = decode_head(**projected);
+    if (!decoded.is_ok()) return decoded.status();
+    projected_ = *decoded;
+  }
   return Status::ok();
 }
+
+Status Engine::catch_up_projections() {
+  if (projected_ == head_) return Status::ok();
+  if (projected_.ledger.next_seq >= head_.ledger.next_seq) {
+    return Status::corruption(
+        fmt::format("meta 'projected' stands at event {}, the log's head at {} with another hash",
+                    projected_.ledger.next_seq - 1, head_.ledger.next_seq - 1));
+  }
+  const ledger::Sequence from = projected_.ledger.next_seq;
+  const auto differs = [&](ledger::Sequence seq) {
+    return Status::corruption(fmt::format(
+        "event {}: re-executing the log after the stored projections (event {} on) does not "
+        "reproduce it",
+        seq, from));
+  };
+  decided_head_ = projected_.ledger;
+  Sha256 chain = projected_.chain_head;
+  std::vector<ledger::Command> commands;
+  std::deque<std::pair<ledger::Sequence, std::string>> logged;  // Read, not yet compared.
+  const auto run = [&]() -> Status {
+    if (commands.empty()) return Status::ok();
+    Result<std::unique_ptr<Decided>> decided = decide_batch(commands, {});
+    if (!decided.is_ok()) return decided.status();
+    commands.clear();
+    for (const ledger::Event& event : (*decided)->events) {
+      const std::string_view bytes = encoder_.encode(event, chain);
+      const Sha256 hash = sha256(bytes);
+      if (logged.empty() || logged.front().first != event.seq ||
+          encoder_.seal(bytes, hash) != logged.front().second) {
+        return differs(event.seq);
+      }
+      logged.pop_front();
+      chain = hash;
+    }
+    return Status::ok();
+  };
+  Status failure;
+  ledger::Sequence expected = from;
+  LF_RETURN_IF_ERROR(for_each_raw_event(from, [&](ledger::Sequence seq, std::string_view bytes) {
+    Result<codec::OpenedEvent> opened = codec::open_event(bytes);
+    if (seq != expected++ || !opened.is_ok()) {
+      failure =
+          opened.is_ok()
+              ? differs(expected - 1)
+              : Status::corruption(fmt::format("event {}: {}", seq, opened.status().message()));
+      return false;
+    }
+    if (opened->event.command) {
+      if (commands.size() >= ledger::batch_commands_max) {
+        failure = run();
+        if (!failure.is_ok()) return false;
+      }
+      commands.push_back(*opened->event.command);
+    }
+    logged.emplace_back(seq, std::string(bytes));
+    return true;
+  }));
+  LF_RETURN_IF_ERROR(failure);
+  LF_RETURN_IF_ERROR(run());
+  if (!logged.empty()) return differs(logged.front().first);
+  if (decided_head_ != head_.ledger || chain != head_.chain_head) return differs(expected);
+  return Status::ok();
+}
+
+Status Engine::flush_projections() {
+  LF_RETURN_IF_ERROR(require_writable());
+  LF_RETURN_IF_ERROR(require_idle("flush_projections()"));
+  if (unflushed_->empty() && projected_ == head_) return Status::ok();
+  rocksdb::WriteBatch batch;
+  unflushed_->put(batch, accounts_, pending_, commands_, expiry_);
+  batch.Put(meta_, meta_projected_key, encode_head(head_));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_commits;
+  rocksdb::Status s = db_->Write(write_options, &batch);
+  if (!s.ok()) {
+    failed_ = true;
+    return from_rocksdb(s, "flush projections");
+  }
+  unflushed_ = std::make_unique<Projections>();
+  projected_ = head_;
+  return Status::ok();
+}
+
+std::uint64_t Engine::unflushed_events() const { return unflushed_->events; }
 
 Status Engine::load_shard_rule() {
   if (options_.shard && !options_.shard->valid()) {
@@ -296,6 +487,13 @@ Status Engine::require_idle(std::string_view what) const {
   if (in_flight_.empty()) return Status::ok();
   return Status::invalid_argument(
       fmt::format("{} with {} batches in flight: complete() them first", what, in_flight_.size()));
+}
+
+// Bulk writes of projections assume none are waiting in memory.
+Status Engine::require_flushed(std::string_view what) const {
+  if (unflushed_->empty() && projected_ == head_) return Status::ok();
+  return Status::invalid_argument(
+      fmt::format("{} with unflushed projections: flush_projections() first", what));
 }
 
 Status Engine::put_meta(std::span<const MetaPut> meta, bool sync) {
@@ -363,37 +561,33 @@ Status multi_get(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
   return Status::ok();
 }
 
-// The value that the newest batch in flight wrote for `id`, or nullptr when
-// none wrote it (then the store, which has every older batch, has it).
-template <typename T, typename InFlight, typename Written>
-const std::optional<T>* newest_written(const InFlight& in_flight, std::string_view id,
-                                       Written&& written) {
-  for (auto it = in_flight.rbegin(); it != in_flight.rend(); ++it) {
-    if (const std::optional<T>* value = written((*it)->state, id)) return value;
+template <typename T>
+const std::optional<T>* Engine::unflushed_value(std::string_view id) const {
+  const UnflushedMap<T>& newest = unflushed_->map<T>();
+  if (auto it = newest.find(id); it != newest.end()) return &it->second;
+  for (auto batch = in_flight_.rbegin(); batch != in_flight_.rend(); ++batch) {
+    if ((*batch)->flush == nullptr) continue;
+    const UnflushedMap<T>& flushing = (*batch)->flush->map<T>();
+    if (auto it = flushing.find(id); it != flushing.end()) return &it->second;
   }
   return nullptr;
 }
 
-// Loads from the batches in flight what they wrote, and removes those ids:
-// the rest is read from the store.
-template <typename T, typename InFlight, typename Written, typename Load>
-void load_in_flight(const InFlight& in_flight, std::vector<std::string>& ids, Written&& written,
-                    Load&& load) {
-  if (in_flight.empty()) return;
+// Loads the ids that have unflushed values and removes them from `ids`: the
+// rest is read from the store.
+template <typename T, typename Load>
+void Engine::load_unflushed(std::vector<std::string>& ids, Load&& load) const {
   std::erase_if(ids, [&](const std::string& id) {
-    const std::optional<T>* value = newest_written<T>(in_flight, id, written);
-    if (value == nullptr) return false;
-    load(id, *value);
-    return true;
+    const std::optional<T>* value = unflushed_value<T>(id);
+    if (value != nullptr) load(id, *value);
+    return value != nullptr;
   });
 }
 
 Status Engine::load_commands(std::vector<std::string>& ids, ledger::WorkingSet& state) {
   sort_unique(ids);
-  load_in_flight<ledger::CommandRecord>(
-      in_flight_, ids,
-      [](const ledger::WorkingSet& s, std::string_view id) { return s.written_command(id); },
-      [&](const std::string& id, const std::optional<ledger::CommandRecord>& value) {
+  load_unflushed<ledger::CommandRecord>(
+      ids, [&](const std::string& id, const std::optional<ledger::CommandRecord>& value) {
         state.load_command(id, value);
       });
   return multi_get(*db_, commands_, ids, [&](const std::string& id, const std::string_view* bytes) {
@@ -412,10 +606,8 @@ Status Engine::load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& 
                              std::vector<std::string>& accounts_out) {
   sort_unique(ids);
   std::erase_if(ids, [&](const std::string& id) { return state.pending_loaded(id); });
-  load_in_flight<ledger::PendingTransfer>(
-      in_flight_, ids,
-      [](const ledger::WorkingSet& s, std::string_view id) { return s.written_pending(id); },
-      [&](const std::string& id, const std::optional<ledger::PendingTransfer>& value) {
+  load_unflushed<ledger::PendingTransfer>(
+      ids, [&](const std::string& id, const std::optional<ledger::PendingTransfer>& value) {
         if (value) {
           accounts_out.push_back(value->debit_account);
           accounts_out.push_back(value->credit_account);
@@ -438,10 +630,8 @@ Status Engine::load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& 
 
 Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state) {
   sort_unique(ids);
-  load_in_flight<ledger::Account>(
-      in_flight_, ids,
-      [](const ledger::WorkingSet& s, std::string_view id) { return s.written_account(id); },
-      [&](const std::string& id, const std::optional<ledger::Account>& value) {
+  load_unflushed<ledger::Account>(
+      ids, [&](const std::string& id, const std::optional<ledger::Account>& value) {
         state.load_account(id, value);
       });
   std::vector<std::string> misses;
@@ -467,8 +657,8 @@ Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& 
 
 Status Engine::load_due_expiries(ledger::TimestampMs through, ledger::WorkingSet& state,
                                  std::vector<std::string>& pendings_out) {
-  // The stored entries due by `through`, then the changes of the batches in
-  // flight on top, oldest first.
+  // The stored entries due by `through`, then the unflushed changes on top,
+  // oldest first: those of the batches in flight, then the newest.
   std::set<ledger::ExpiryKey> due;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -479,15 +669,19 @@ Status Engine::load_due_expiries(ledger::TimestampMs through, ledger::WorkingSet
     due.emplace(at, std::string(key.substr(8)));
   }
   LF_RETURN_IF_ERROR(from_rocksdb(it->status(), "scan expiry"));
-  for (const std::unique_ptr<Decided>& batch : in_flight_) {
-    for (const auto& [key, present] : batch->state.expiry_changes()) {
+  const auto apply_changes = [&](const Projections& unflushed) {
+    for (const auto& [key, present] : unflushed.expiry) {
       if (!present) {
         due.erase(key);
       } else if (key.first <= through) {
         due.insert(key);
       }
     }
+  };
+  for (const std::unique_ptr<Decided>& batch : in_flight_) {
+    if (batch->flush != nullptr) apply_changes(*batch->flush);
   }
+  apply_changes(*unflushed_);
   for (const ledger::ExpiryKey& key : due) {
     state.load_expiry(key.first, key.second);
     pendings_out.push_back(key.second);
@@ -599,9 +793,52 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   LF_ASSERT(result.next_seq == result.first_seq + batch->events.size());
   batch->meta.assign(meta.begin(), meta.end());
   batch->commands = commands.size();
+  // The batch's writes become the engine's unflushed state now, before they
+  // are durable: a batch that then fails to write stops the engine
+  // (require_writable), and reopening it drops everything in memory.
+  if (cache_->accounts.size() > options_.account_cache_entries_max) cache_->accounts.clear();
+  state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
+    if (account == nullptr) {
+      cache_->accounts.erase(id);
+    } else if (auto it = cache_->accounts.find(id); it != cache_->accounts.end()) {
+      it->second = *account;
+    } else {
+      cache_->accounts.emplace(id, *account);
+    }
+  });
+  unflushed_->absorb(state, batch->events.size());
   batch->decide_ns = nanos_since(phase);
   decided_head_ = state.head();
   return batch;
+}
+
+void Engine::maybe_flush_with(Decided& batch) {
+  const std::uint64_t events_max = options_.projections_flush_events != 0
+                                       ? options_.projections_flush_events
+                                       : projections_flush_events_max;
+  if (unflushed_->events < events_max &&
+      unflushed_->entries() < projections_unflushed_entries_max) {
+    return;
+  }
+  batch.flush = std::move(unflushed_);
+  unflushed_ = std::make_unique<Projections>();
+}
+
+void Engine::Projections::put(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* accounts_cf,
+                              rocksdb::ColumnFamilyHandle* pending_cf,
+                              rocksdb::ColumnFamilyHandle* commands_cf,
+                              rocksdb::ColumnFamilyHandle* expiry_cf) const {
+  write_sorted(batch, accounts_cf, accounts, encode_account);
+  write_sorted(batch, pending_cf, pendings, encode_pending);
+  write_sorted(batch, commands_cf, commands, encode_command_record);
+  for (const auto& [key, present] : expiry) {
+    const std::string k = expiry_key(key.first, key.second);
+    if (present) {
+      batch.Put(expiry_cf, k, rocksdb::Slice());
+    } else {
+      batch.Delete(expiry_cf, k);
+    }
+  }
 }
 
 Status Engine::write_decided(Decided& decided) {
@@ -637,25 +874,13 @@ Status Engine::write_decided(Decided& decided) {
     history.write(batch, history_);
     batch.Put(meta_, meta_history_indexed_key, u64be_value(result.next_seq - 1));
   }
-  // Writes go in key order: consecutive memtable inserts then land next to
-  // each other, which keeps RocksDB's skiplist splice valid and inserts cheap.
-  write_sorted<ledger::Account>(
-      batch, accounts_, [&](auto&& fn) { state.for_each_dirty_account(fn); }, encode_account);
-  write_sorted<ledger::PendingTransfer>(
-      batch, pending_, [&](auto&& fn) { state.for_each_dirty_pending(fn); }, encode_pending);
-  write_sorted<ledger::CommandRecord>(
-      batch, commands_, [&](auto&& fn) { state.for_each_dirty_command(fn); },
-      encode_command_record);
-  for (const auto& [key, present] : state.expiry_changes()) {
-    const std::string k = expiry_key(key.first, key.second);
-    if (present) {
-      batch.Put(expiry_, k, rocksdb::Slice());
-    } else {
-      batch.Delete(expiry_, k);
-    }
+  const Head projected = decided.flush != nullptr ? head : written_projected_;
+  if (decided.flush != nullptr) {
+    decided.flush->put(batch, accounts_, pending_, commands_, expiry_);
   }
   for (const MetaPut& put : decided.meta) batch.Put(meta_, put.key, put.value);
   batch.Put(meta_, meta_head_key, encode_head(head));
+  batch.Put(meta_, meta_projected_key, encode_head(projected));
   decided.encode_ns = nanos_since(phase);
 
   phase = Clock::now();
@@ -668,13 +893,16 @@ Status Engine::write_decided(Decided& decided) {
   }
   decided.write_ns = nanos_since(phase);
   decided.head = head;
+  decided.projected = projected;
   written_chain_head_ = head.chain_head;
+  written_projected_ = projected;
   return Status::ok();
 }
 
 void Engine::start_from_committed_head() {
   decided_head_ = head_.ledger;
   written_chain_head_ = head_.chain_head;
+  written_projected_ = projected_;
 }
 
 BatchResult Engine::finish_decided(Decided& decided) {
@@ -682,17 +910,15 @@ BatchResult Engine::finish_decided(Decided& decided) {
   stats_.decide_ns += decided.decide_ns;
   stats_.encode_ns += decided.encode_ns;
   stats_.write_ns += decided.write_ns;
+  if (decided.flush != nullptr) {
+    ++stats_.flushes;
+    stats_.flush_encode_ns += decided.encode_ns;
+    stats_.flush_write_ns += decided.write_ns;
+  }
   ++stats_.batches;
   stats_.commands += decided.commands;
   head_ = decided.head;
-  if (cache_->accounts.size() > options_.account_cache_entries_max) cache_->accounts.clear();
-  decided.state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
-    if (account == nullptr) {
-      cache_->accounts.erase(id);
-    } else {
-      cache_->accounts.insert_or_assign(id, *account);
-    }
-  });
+  projected_ = decided.projected;
   return std::move(decided.result);
 }
 
@@ -714,6 +940,7 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
   start_from_committed_head();
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();
+  maybe_flush_with(**decided);
   LF_RETURN_IF_ERROR(write_decided(**decided));
   return finish_decided(**decided);
 }
@@ -733,6 +960,7 @@ Status Engine::submit(std::span<const ledger::Command> commands, std::span<const
   if (in_flight_.empty()) start_from_committed_head();  // The writer is idle: no race.
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();  // Nothing of it is anywhere.
+  maybe_flush_with(**decided);
   if (writer_ == nullptr) writer_ = std::make_unique<Writer>(*this);
   in_flight_.push_back(std::move(decided).value());
   writer_->push(in_flight_.back().get());
@@ -751,6 +979,7 @@ Result<BatchResult> Engine::complete() {
 // ---------------------------------------------------------------- queries
 
 Result<std::optional<ledger::Account>> Engine::account(std::string_view id) {
+  if (const auto* unflushed = unflushed_value<ledger::Account>(id)) return *unflushed;
   Result<std::optional<std::string>> bytes = get(accounts_, id);
   if (!bytes.is_ok()) return bytes.status();
   if (!bytes->has_value()) return std::optional<ledger::Account>();
@@ -761,15 +990,11 @@ Result<std::optional<ledger::Account>> Engine::account(std::string_view id) {
 
 Status Engine::for_each_account(const std::function<bool(const ledger::Account&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), accounts_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    Result<ledger::Account> account = decode_account(view(it->key()), view(it->value()));
-    if (!account.is_ok()) return account.status();
-    if (!fn(*account)) break;
-  }
-  return from_rocksdb(it->status(), "scan accounts");
+  return merged_scan(*it, unflushed_->accounts, decode_account, fn);
 }
 
 Result<std::optional<ledger::PendingTransfer>> Engine::pending(std::string_view id) {
+  if (const auto* unflushed = unflushed_value<ledger::PendingTransfer>(id)) return *unflushed;
   Result<std::optional<std::string>> bytes = get(pending_, id);
   if (!bytes.is_ok()) return bytes.status();
   if (!bytes->has_value()) return std::optional<ledger::PendingTransfer>();
@@ -780,15 +1005,11 @@ Result<std::optional<ledger::PendingTransfer>> Engine::pending(std::string_view 
 
 Status Engine::for_each_pending(const std::function<bool(const ledger::PendingTransfer&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), pending_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    Result<ledger::PendingTransfer> p = decode_pending(view(it->key()), view(it->value()));
-    if (!p.is_ok()) return p.status();
-    if (!fn(*p)) break;
-  }
-  return from_rocksdb(it->status(), "scan pending");
+  return merged_scan(*it, unflushed_->pendings, decode_pending, fn);
 }
 
 Result<std::optional<ledger::CommandRecord>> Engine::command_record(std::string_view id) {
+  if (const auto* unflushed = unflushed_value<ledger::CommandRecord>(id)) return *unflushed;
   Result<std::optional<std::string>> bytes = get(commands_, id);
   if (!bytes.is_ok()) return bytes.status();
   if (!bytes->has_value()) return std::optional<ledger::CommandRecord>();
@@ -800,22 +1021,23 @@ Result<std::optional<ledger::CommandRecord>> Engine::command_record(std::string_
 Status Engine::for_each_command_record(
     const std::function<bool(const ledger::CommandRecord&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), commands_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    Result<ledger::CommandRecord> r = decode_command_record(view(it->key()), view(it->value()));
-    if (!r.is_ok()) return r.status();
-    if (!fn(*r)) break;
-  }
-  return from_rocksdb(it->status(), "scan commands");
+  return merged_scan(*it, unflushed_->commands, decode_command_record, fn);
 }
 
 Status Engine::for_each_expiry(const std::function<bool(const ledger::ExpiryKey&)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view key = view(it->key());
-    if (key.size() < 9) return Status::corruption("expiry key too short");
-    if (!fn(ledger::ExpiryKey(get_u64be(key), std::string(key.substr(8))))) break;
+  // The unflushed changes as a map keyed like the family (the key is the
+  // value: present entries map to themselves).
+  UnflushedMap<ledger::ExpiryKey> unflushed;
+  for (const auto& [key, present] : unflushed_->expiry) {
+    unflushed.emplace(expiry_key(key.first, key.second),
+                      present ? std::optional<ledger::ExpiryKey>(key) : std::nullopt);
   }
-  return from_rocksdb(it->status(), "scan expiry");
+  const auto decode = [](std::string_view key, std::string_view) -> Result<ledger::ExpiryKey> {
+    if (key.size() < 9) return Status::corruption("expiry key too short");
+    return ledger::ExpiryKey(get_u64be(key), std::string(key.substr(8)));
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
+  return merged_scan(*it, unflushed, decode, fn);
 }
 
 Result<std::optional<std::string>> Engine::meta(std::string_view key) { return get(meta_, key); }
@@ -970,6 +1192,9 @@ Result<std::uint64_t> Engine::disk_bytes() const {
 
 Status Engine::checkpoint(const std::string& directory) {
   LF_RETURN_IF_ERROR(require_idle("checkpoint()"));
+  // A checkpoint holds its projections in its files: a snapshot store then
+  // opens read-only without re-executing anything.
+  if (!options_.read_only) LF_RETURN_IF_ERROR(flush_projections());
   rocksdb::Checkpoint* raw = nullptr;
   LF_RETURN_IF_ERROR(from_rocksdb(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
@@ -981,6 +1206,7 @@ Status Engine::checkpoint(const std::string& directory) {
 
 Status Engine::load_raw(std::span<const RawPut> puts) {
   LF_RETURN_IF_ERROR(require_writable());
+  LF_RETURN_IF_ERROR(require_flushed("load_raw()"));
   rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
                                                    commands_, expiry_,   meta_};
   // Reserve the batch's bytes up front: growing a large batch by doubling
@@ -1058,6 +1284,7 @@ class SstBulkLoad final : public Engine::BulkLoad {
 
 Result<std::unique_ptr<Engine::BulkLoad>> Engine::bulk_load(Family family) {
   LF_RETURN_IF_ERROR(require_writable());
+  LF_RETURN_IF_ERROR(require_flushed("bulk_load()"));
   rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
                                                    commands_, expiry_,   meta_};
   const auto index = static_cast<std::size_t>(family);
@@ -1098,6 +1325,7 @@ Status Engine::debug_write_block(ledger::Sequence first_seq,
 }
 
 Status Engine::debug_put_account_raw(std::string_view id, std::string_view bytes) {
+  LF_RETURN_IF_ERROR(flush_projections());  // Else a later flush would undo the tampering.
   cache_->accounts.erase(std::string(id));
   return from_rocksdb(db_->Put(rocksdb::WriteOptions(), accounts_, slice(id), slice(bytes)),
                       "debug put account");

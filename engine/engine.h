@@ -6,12 +6,22 @@
 //      transfers, command ids, due expiries) into a ledger::WorkingSet;
 //   2. decide: run the pure state machine over the batch, in memory;
 //   3. commit: encode events (each chained to its predecessor by SHA-256),
-//      projections, idempotency records, the head and any caller-supplied
-//      meta entries (Kafka offsets) into ONE rocksdb::WriteBatch, written with
-//      one WAL sync (group commit). Nothing is ever half-applied.
+//      the head and any caller-supplied meta entries (Kafka offsets) into ONE
+//      rocksdb::WriteBatch, written with one WAL sync (group commit). Nothing
+//      is ever half-applied.
 // Outcomes are returned only after the commit is durable. submit() and
 // complete() run the same three phases with phase 3 on a writer thread, so
 // that the next batch is decided while this one is written (same bytes).
+//
+// Projections (accounts, pending transfers, idempotency records, the expiry
+// index) are derived from the log, so they are not written with every batch:
+// the engine keeps the entries decided since the last projection flush in
+// memory and writes them with the batch that crosses
+// projections_flush_events_max (and on checkpoint() and close). The meta
+// entry "projected" says where the stored projections stand; open()
+// re-executes the logged commands after it, requires them to reproduce the
+// logged events byte for byte, and flushes (docs/storage.md#projections).
+// Queries see the decided state: they read the unflushed entries first.
 //
 // Several engines (shards) can live in one process, one directory each.
 //
@@ -79,13 +89,28 @@ struct EngineOptions {
   // owning everything for a new store), which is what queries and audits use.
   std::optional<ledger::ShardRule> shard;
   // Open without writing anything (snapshot verification): apply() and every
-  // other write then fail. Default: false.
+  // other write then fail. A log tail after the stored projections is
+  // re-executed in memory. Default: false.
   bool read_only = false;
+  // Events decided between projection flushes (see above). Default:
+  // projections_flush_events_max; tests lower it to flush often.
+  std::uint64_t projections_flush_events = 0;
+  // Flush projections when the engine closes. Default: true; tests of crash
+  // recovery turn it off to leave a log tail for the next open.
+  bool flush_projections_on_close = true;
 };
 
 // Batches decided and not yet durable at once (Engine::submit): one being
 // written while the next is decided.
 inline constexpr std::size_t pipeline_batches_max = 2;
+
+// Projection entries are flushed to the store by the first batch that brings
+// the events decided since the last flush to this many, or the unflushed
+// entries (accounts, holds, command records, expiry changes) to the second.
+// The first bounds the log tail that open() re-executes after a crash; the
+// second bounds memory (a few hundred bytes per entry).
+inline constexpr std::uint64_t projections_flush_events_max = 1u << 16;
+inline constexpr std::size_t projections_unflushed_entries_max = 1u << 18;
 
 // A meta entry written atomically with a batch (e.g. a Kafka offset).
 struct MetaPut {
@@ -120,6 +145,10 @@ struct ApplyStats {
   std::uint64_t decide_ns = 0;
   std::uint64_t encode_ns = 0;  // Events, projections and the write batch.
   std::uint64_t write_ns = 0;   // RocksDB write, WAL sync included.
+  // Of those, the batches that flushed projections.
+  std::uint64_t flushes = 0;
+  std::uint64_t flush_encode_ns = 0;
+  std::uint64_t flush_write_ns = 0;
 };
 
 class Engine {
@@ -203,6 +232,13 @@ class Engine {
 
   // Flushes memtables to SST files (for measuring bytes on disk).
   Status flush();
+  // Writes the projection entries decided since the last flush (synced).
+  // REQUIRES: no batch in flight.
+  Status flush_projections();
+  // Events decided since the last projection flush.
+  std::uint64_t unflushed_events() const;
+  // Where the stored projections stand (== head() when all are flushed).
+  const Head& projected() const { return projected_; }
   // Bytes of all files in the store directory.
   Result<std::uint64_t> disk_bytes() const;
 
@@ -246,6 +282,10 @@ class Engine {
   Engine() = default;
   Status load_head();
   Status load_shard_rule();
+  // Re-decides the commands logged after projected_ (a crash between
+  // projection flushes), checks the events against the log byte for byte and
+  // keeps the projections they imply as unflushed entries.
+  Status catch_up_projections();
   Status prefetch(std::span<const ledger::Command> commands, ledger::WorkingSet& state);
   Status load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state);
   Status load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& state,
@@ -259,11 +299,25 @@ class Engine {
   Status require_writable() const;
   // invalid_argument naming `what` when batches are in flight.
   Status require_idle(std::string_view what) const;
+  // invalid_argument naming `what` when projections are waiting in memory.
+  Status require_flushed(std::string_view what) const;
   // With no batch in flight: the next batch is decided and chained from the
   // committed head.
   void start_from_committed_head();
+  // Projection entries not yet in the store (engine.cc).
+  struct Projections;
+  // The newest unflushed value of a key: from unflushed_, else from the
+  // flushes of the batches in flight; nullptr when none has it.
+  template <typename T>
+  const std::optional<T>* unflushed_value(std::string_view id) const;
+  // Loads into the working set (through `load`) the ids with unflushed
+  // values, and removes them from `ids`.
+  template <typename T, typename Load>
+  void load_unflushed(std::vector<std::string>& ids, Load&& load) const;
   // A decided batch on its way to disk (engine.cc).
   struct Decided;
+  // Hands unflushed_ to `batch` when a flush limit is reached.
+  void maybe_flush_with(Decided& batch);
   class Writer;
   Result<std::unique_ptr<Decided>> decide_batch(std::span<const ledger::Command> commands,
                                                 std::span<const MetaPut> meta);
@@ -293,6 +347,11 @@ class Engine {
   // flight), and chain head after the last written one.
   ledger::LedgerHead decided_head_;
   Sha256 written_chain_head_{};
+  // Where the stored projections stand: as loaded or last flushed (projected_)
+  // and as the last written batch left them (the writer thread's copy).
+  Head projected_;
+  Head written_projected_;
+  std::unique_ptr<Projections> unflushed_;          // Decided since the last flush.
   std::deque<std::unique_ptr<Decided>> in_flight_;  // Oldest first.
   std::unique_ptr<Writer> writer_;                  // Started by the first submit().
   // Write-through cache of committed accounts (id -> account).

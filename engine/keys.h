@@ -92,5 +92,9 @@ inline std::string history_key(std::string_view account_id, std::uint64_t seq) {
 inline constexpr std::string_view meta_head_key = "head";
 inline constexpr std::string_view meta_history_indexed_key = "history_indexed_seq";
 inline constexpr std::string_view meta_shard_key = "shard";
+// The head as of the last projection flush (encode_head): the accounts,
+// pending, commands and expiry families hold the state after event
+// next_seq - 1 of it. Absent: they hold the state at "head".
+inline constexpr std::string_view meta_projected_key = "projected";
 
 }  // namespace lf::engine

@@ -61,7 +61,8 @@ Result<std::vector<Engine::RawPut>> carried_meta(Engine& source, const DerivedOf
                                                  std::string& problem) {
   std::vector<Engine::RawPut> puts;
   Status status = source.for_each_meta("", [&](std::string_view key, std::string_view value) {
-    if (key == meta_head_key || key == meta_shard_key || key == meta_history_indexed_key) {
+    if (key == meta_head_key || key == meta_shard_key || key == meta_history_indexed_key ||
+        key == meta_projected_key) {
       return true;  // Rebuilt, recorded at creation, or rebuilt by indexing.
     }
     puts.push_back({Engine::Family::meta, std::string(key), std::string(value)});

@@ -113,20 +113,23 @@ class WorkingSet {
   void for_each_dirty_command(Fn&& fn) const {
     for_each_dirty(commands_, command_order_, fn);
   }
+  // Moves every written entry out, in the order first dirtied:
+  // fn(id, std::optional<T>&& value), empty for absent. The working set is
+  // spent afterwards: call these last, once per batch.
+  template <typename Fn>
+  void take_dirty_accounts(Fn&& fn) {
+    take_dirty(accounts_, account_order_, fn);
+  }
+  template <typename Fn>
+  void take_dirty_pendings(Fn&& fn) {
+    take_dirty(pendings_, pending_order_, fn);
+  }
+  template <typename Fn>
+  void take_dirty_commands(Fn&& fn) {
+    take_dirty(commands_, command_order_, fn);
+  }
   // Expiry index changes: key -> present (put) or absent (delete), key order.
   const std::map<ExpiryKey, bool>& expiry_changes() const { return expiry_changes_; }
-  // What the batch wrote for `id`: nullptr when it did not write it; else the
-  // value written (empty: absent, e.g. created then rolled back). A decided
-  // batch not yet on disk answers the next batch's prefetch through these.
-  const std::optional<Account>* written_account(std::string_view id) const {
-    return written(accounts_, id);
-  }
-  const std::optional<PendingTransfer>* written_pending(std::string_view id) const {
-    return written(pendings_, id);
-  }
-  const std::optional<CommandRecord>* written_command(std::string_view id) const {
-    return written(commands_, id);
-  }
 
  private:
   // Heterogeneous lookup: find by string_view without allocating.
@@ -139,12 +142,15 @@ class WorkingSet {
 
   static std::string_view key(std::string_view id) { return id; }
 
-  template <typename T>
-  static const std::optional<T>* written(const Map<T>& map, std::string_view id) {
-    auto it = map.find(id);
-    return it != map.end() && it->second.dirty ? &it->second.value : nullptr;
+  template <typename T, typename Fn>
+  static void take_dirty(Map<T>& map, std::vector<std::string>& order, Fn& fn) {
+    for (const std::string& id : order) {
+      Slot<T>& slot = map.find(id)->second;
+      if (slot.dirty) fn(id, std::move(slot.value));
+      slot.dirty = false;
+    }
+    order.clear();
   }
-
   template <typename T, typename Fn>
   static void for_each_dirty(const Map<T>& map, const std::vector<std::string>& order, Fn& fn) {
     for (const std::string& id : order) {

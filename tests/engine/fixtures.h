@@ -6,9 +6,11 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "engine/digest.h"
 #include "engine/engine.h"
 #include "engine/verify.h"
 
@@ -61,6 +63,34 @@ inline std::vector<ledger::Outcome> apply_all(engine::Engine& engine,
     outcomes.insert(outcomes.end(), result->outcomes.begin(), result->outcomes.end());
   }
   return outcomes;
+}
+
+// Submits every batch, keeping the pipeline full, and completes them in order.
+inline std::vector<ledger::Outcome> submit_all(engine::Engine& engine,
+                                               const std::vector<ledger::Command>& commands,
+                                               std::size_t batch) {
+  std::vector<ledger::Outcome> outcomes;
+  auto complete_one = [&] {
+    auto result = engine.complete();
+    INFO(result.status().to_string());
+    REQUIRE(result.is_ok());
+    outcomes.insert(outcomes.end(), result->outcomes.begin(), result->outcomes.end());
+  };
+  for (std::size_t at = 0; at < commands.size(); at += batch) {
+    if (engine.in_flight() == engine::pipeline_batches_max) complete_one();
+    const std::size_t n = std::min(batch, commands.size() - at);
+    const Status submitted = engine.submit(std::span(commands).subspan(at, n));
+    INFO(submitted.to_string());
+    REQUIRE(submitted.is_ok());
+  }
+  while (engine.in_flight() > 0) complete_one();
+  return outcomes;
+}
+
+inline Sha256 digest_of(engine::Engine& engine) {
+  auto digest = engine::store_digest(engine);
+  REQUIRE(digest.is_ok());
+  return *digest;
 }
 
 // The sealed bytes of every event, in order.

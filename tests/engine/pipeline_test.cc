@@ -6,41 +6,12 @@
 #include <catch2/catch.hpp>
 #include <span>
 
-#include "engine/digest.h"
 #include "tests/engine/fixtures.h"
 #include "tests/support/commands.h"
 #include "tests/support/workload.h"
 
 namespace lf::test {
 namespace {
-
-// Submits every batch, keeping the pipeline full, and completes them in order.
-std::vector<ledger::Outcome> submit_all(engine::Engine& engine,
-                                        const std::vector<ledger::Command>& commands,
-                                        std::size_t batch) {
-  std::vector<ledger::Outcome> outcomes;
-  auto complete_one = [&] {
-    auto result = engine.complete();
-    INFO(result.status().to_string());
-    REQUIRE(result.is_ok());
-    outcomes.insert(outcomes.end(), result->outcomes.begin(), result->outcomes.end());
-  };
-  for (std::size_t at = 0; at < commands.size(); at += batch) {
-    if (engine.in_flight() == engine::pipeline_batches_max) complete_one();
-    const std::size_t n = std::min(batch, commands.size() - at);
-    const Status submitted = engine.submit(std::span(commands).subspan(at, n));
-    INFO(submitted.to_string());
-    REQUIRE(submitted.is_ok());
-  }
-  while (engine.in_flight() > 0) complete_one();
-  return outcomes;
-}
-
-Sha256 digest_of(engine::Engine& engine) {
-  auto digest = engine::store_digest(engine);
-  REQUIRE(digest.is_ok());
-  return *digest;
-}
 
 TEST_CASE("pipelined batches write the same log, outcomes and state as apply()",
           "[engine][pipeline]") {

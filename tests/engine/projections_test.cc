@@ -1,0 +1,180 @@
+// Projection flushes (engine/engine.h): accounts, holds, idempotency records
+// and the expiry index are written every few thousand events, not with every
+// batch. Wherever the flushes fall, the log, the outcomes and the state are
+// the same; a store closed (or crashed) between flushes reopens by
+// re-executing its log tail, which must reproduce the logged events; queries
+// and read-only opens see the unflushed state.
+#include <fmt/format.h>
+
+#include <catch2/catch.hpp>
+#include <span>
+
+#include "engine/keys.h"
+#include "engine/records.h"
+#include "engine/replay.h"
+#include "tests/engine/fixtures.h"
+#include "tests/support/workload.h"
+
+namespace lf::test {
+namespace {
+
+engine::EngineOptions flushing_every(std::uint64_t events, bool flush_on_close = true) {
+  engine::EngineOptions options;
+  options.projections_flush_events = events;
+  options.flush_projections_on_close = flush_on_close;
+  return options;
+}
+
+void require_same_outcomes(const std::vector<ledger::Outcome>& got,
+                           const std::vector<ledger::Outcome>& want) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO("outcome " << i);
+    REQUIRE(got[i] == want[i]);
+  }
+}
+
+TEST_CASE("where projection flushes fall changes nothing", "[engine][projections]") {
+  const std::uint64_t seed = seed_from_env(default_seed + 41);
+  INFO("seed " << seed << " (LF_SEED to replay)");
+  const std::vector<ledger::Command> commands = generate_workload(seed, 20'000);
+  TempDir dir;
+  // Reference: the default limits, so no flush before the end.
+  auto reference = open_engine(dir.path("reference"));
+  const auto want = apply_all(*reference, commands, 250);
+  CHECK(reference->projected().ledger.next_seq == 1);
+  CHECK(reference->unflushed_events() == reference->head().ledger.next_seq - 1);
+  const Sha256 want_digest = digest_of(*reference);
+
+  for (const bool pipelined : {false, true}) {
+    for (const std::uint64_t every : {std::uint64_t{1}, std::uint64_t{997}}) {
+      INFO("pipelined " << pipelined << ", flush every " << every << " events");
+      auto engine =
+          open_engine(dir.path(fmt::format("{}-{}", pipelined, every)), flushing_every(every));
+      const auto got =
+          pipelined ? submit_all(*engine, commands, 250) : apply_all(*engine, commands, 250);
+      require_same_outcomes(got, want);
+      CHECK(engine->projected().ledger.next_seq > 1);  // Flushed along the way.
+      CHECK(engine->unflushed_events() < every + 250 * 4);
+      CHECK(engine->head() == reference->head());
+      CHECK(raw_events(*engine) == raw_events(*reference));
+      CHECK(digest_of(*engine) == want_digest);
+      const engine::VerifyReport report = verify_store(*engine);
+      INFO(report.problem);
+      CHECK(report.ok);
+      // Flushing everything changes what is stored, not what is seen.
+      REQUIRE(engine->flush_projections().is_ok());
+      CHECK(engine->projected() == engine->head());
+      CHECK(digest_of(*engine) == want_digest);
+    }
+  }
+}
+
+TEST_CASE("a store closed between flushes re-executes its log tail at open",
+          "[engine][projections]") {
+  const std::uint64_t seed = seed_from_env(default_seed + 43);
+  INFO("seed " << seed << " (LF_SEED to replay)");
+  const std::vector<ledger::Command> commands = generate_workload(seed, 12'000);
+  const std::size_t half = 7'000;
+  TempDir dir;
+  auto whole = open_engine(dir.path("whole"));
+  const auto want = apply_all(*whole, commands, 250);
+
+  std::vector<ledger::Outcome> got;
+  {
+    // Closed like a crash would leave it: the last flush thousands of events
+    // behind the log.
+    auto engine = open_engine(dir.path("split"), flushing_every(3'000, false));
+    got = apply_all(*engine, std::vector(commands.begin(), commands.begin() + half), 250);
+    REQUIRE(engine->projected().ledger.next_seq > 1);
+    REQUIRE(engine->unflushed_events() > 0);
+  }
+  engine::Head head_at_close;
+  Sha256 digest_at_close{};
+  {
+    // Read-only: the tail is re-executed in memory and nothing is written.
+    engine::EngineOptions options = flushing_every(3'000, false);
+    options.read_only = true;
+    options.create_if_missing = false;
+    auto engine = open_engine(dir.path("split"), options);
+    head_at_close = engine->head();
+    CHECK(engine->projected().ledger.next_seq < head_at_close.ledger.next_seq);
+    CHECK(engine->unflushed_events() ==
+          head_at_close.ledger.next_seq - engine->projected().ledger.next_seq);
+    digest_at_close = digest_of(*engine);
+    const engine::VerifyReport report = verify_store(*engine);
+    INFO(report.problem);
+    CHECK(report.ok);
+    // A rebuild from it takes the state the log implies, and none of the
+    // source's flush progress: the new store opens with nothing to re-execute.
+    auto rebuilt = engine::rebuild_projections(*engine, dir.path("rebuilt"));
+    REQUIRE(rebuilt.is_ok());
+    INFO(rebuilt->problem);
+    CHECK(rebuilt->ok);
+  }
+  {
+    engine::EngineOptions options;
+    options.read_only = true;
+    options.create_if_missing = false;
+    auto rebuilt = open_engine(dir.path("rebuilt"), options);
+    CHECK(rebuilt->projected() == head_at_close);
+    CHECK(digest_of(*rebuilt) == digest_at_close);
+  }
+  {
+    auto half_run = open_engine(dir.path("half"));
+    apply_all(*half_run, std::vector(commands.begin(), commands.begin() + half), 250);
+    CHECK(digest_of(*half_run) == digest_at_close);
+  }
+  auto engine = open_engine(dir.path("split"), flushing_every(3'000, false));
+  CHECK(engine->head() == head_at_close);
+  CHECK(engine->projected() == head_at_close);  // Caught up and flushed.
+  CHECK(digest_of(*engine) == digest_at_close);
+  // Idempotency holds for commands of the re-executed tail.
+  const ledger::Command& retried = commands[half - 1];
+  auto again = engine->apply(std::span(&retried, 1));
+  REQUIRE(again.is_ok());
+  REQUIRE(again->outcomes.size() == 1);
+  CHECK(again->outcomes[0].duplicate);
+  CHECK(engine->head() == head_at_close);
+  const auto rest = apply_all(*engine, std::vector(commands.begin() + half, commands.end()), 250);
+  got.insert(got.end(), rest.begin(), rest.end());
+  require_same_outcomes(got, want);
+  CHECK(engine->head() == whole->head());
+  CHECK(raw_events(*engine) == raw_events(*whole));
+  CHECK(digest_of(*engine) == digest_of(*whole));
+
+  // A checkpoint carries its projections: it opens with nothing to catch up.
+  REQUIRE(engine->checkpoint(dir.path("checkpoint")).is_ok());
+  engine::EngineOptions options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  auto copy = open_engine(dir.path("checkpoint"), options);
+  CHECK(copy->projected() == copy->head());
+  CHECK(copy->unflushed_events() == 0);
+}
+
+TEST_CASE("a log tail that does not re-execute to the logged events is refused",
+          "[engine][projections]") {
+  const std::vector<ledger::Command> commands = generate_workload(default_seed + 47, 3'000);
+  TempDir dir;
+  {
+    auto engine = open_engine(dir.path(), flushing_every(1'000'000, false));
+    apply_all(*engine, commands, 250);
+    REQUIRE(engine->flush_projections().is_ok());
+    // The stored projections now hold every event, but "projected" claims
+    // none: re-executing from there meets accounts that already exist.
+    const engine::MetaPut put{std::string(engine::meta_projected_key),
+                              engine::encode_head(engine::Head{})};
+    REQUIRE(engine->put_meta(std::span(&put, 1), true).is_ok());
+  }
+  engine::EngineOptions options;
+  options.create_if_missing = false;
+  auto reopened = engine::Engine::open(dir.path(), options);
+  REQUIRE_FALSE(reopened.is_ok());
+  CHECK(reopened.status().code() == Status::Code::corruption);
+  CHECK_THAT(reopened.status().message(),
+             Catch::Contains("event 1: re-executing the log after the stored projections"));
+}
+
+}  // namespace
+}  // namespace lf::test
