@@ -73,9 +73,9 @@ struct Engine::Projections {
   }
   bool empty() const { return events == 0 && entries() == 0; }
   // Puts every entry into `batch`, each family in key order.
-  void put(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* accounts_cf,
-           rocksdb::ColumnFamilyHandle* pending_cf, rocksdb::ColumnFamilyHandle* commands_cf,
-           rocksdb::ColumnFamilyHandle* expiry_cf) const;
+  void put(rocksdb::WriteBatch& batch, RecordEncoder& records,
+           rocksdb::ColumnFamilyHandle* accounts_cf, rocksdb::ColumnFamilyHandle* pending_cf,
+           rocksdb::ColumnFamilyHandle* commands_cf, rocksdb::ColumnFamilyHandle* expiry_cf) const;
 
   template <typename T>
   const UnflushedMap<T>& map() const {
@@ -245,7 +245,7 @@ void write_sorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
     if (!entry->second) {
       batch.Delete(cf, slice(entry->first));
     } else {
-      batch.Put(cf, slice(entry->first), encode(*entry->second));
+      batch.Put(cf, slice(entry->first), slice(encode(*entry->second)));
     }
   }
 }
@@ -430,15 +430,9 @@ Status Engine::flush_projections() {
   LF_RETURN_IF_ERROR(require_idle("flush_projections()"));
   if (unflushed_->empty() && projected_ == head_) return Status::ok();
   rocksdb::WriteBatch batch;
-  unflushed_->put(batch, accounts_, pending_, commands_, expiry_);
+  unflushed_->put(batch, records_, accounts_, pending_, commands_, expiry_);
   batch.Put(meta_, meta_projected_key, encode_head(head_));
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync_commits;
-  rocksdb::Status s = db_->Write(write_options, &batch);
-  if (!s.ok()) {
-    failed_ = true;
-    return from_rocksdb(s, "flush projections");
-  }
+  LF_RETURN_IF_ERROR(write(batch, options_.sync_commits, "flush projections"));
   unflushed_ = std::make_unique<Projections>();
   projected_ = head_;
   return Status::ok();
@@ -489,6 +483,16 @@ Status Engine::require_idle(std::string_view what) const {
       fmt::format("{} with {} batches in flight: complete() them first", what, in_flight_.size()));
 }
 
+// Every write of the store goes through here: a failed one stops the engine.
+Status Engine::write(rocksdb::WriteBatch& batch, bool sync, std::string_view what) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync;
+  rocksdb::Status s = db_->Write(write_options, &batch);
+  if (s.ok()) return Status::ok();
+  failed_ = true;
+  return from_rocksdb(s, what);
+}
+
 // Bulk writes of projections assume none are waiting in memory.
 Status Engine::require_flushed(std::string_view what) const {
   if (unflushed_->empty() && projected_ == head_) return Status::ok();
@@ -501,14 +505,7 @@ Status Engine::put_meta(std::span<const MetaPut> meta, bool sync) {
   LF_RETURN_IF_ERROR(require_idle("put_meta()"));
   rocksdb::WriteBatch batch;
   for (const MetaPut& put : meta) batch.Put(meta_, put.key, put.value);
-  rocksdb::WriteOptions write_options;
-  write_options.sync = sync;
-  rocksdb::Status s = db_->Write(write_options, &batch);
-  if (!s.ok()) {
-    failed_ = true;
-    return from_rocksdb(s, "write meta");
-  }
-  return Status::ok();
+  return write(batch, sync, "write meta");
 }
 
 Status Engine::for_each_meta(
@@ -824,13 +821,15 @@ void Engine::maybe_flush_with(Decided& batch) {
   unflushed_ = std::make_unique<Projections>();
 }
 
-void Engine::Projections::put(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* accounts_cf,
+void Engine::Projections::put(rocksdb::WriteBatch& batch, RecordEncoder& records,
+                              rocksdb::ColumnFamilyHandle* accounts_cf,
                               rocksdb::ColumnFamilyHandle* pending_cf,
                               rocksdb::ColumnFamilyHandle* commands_cf,
                               rocksdb::ColumnFamilyHandle* expiry_cf) const {
-  write_sorted(batch, accounts_cf, accounts, encode_account);
-  write_sorted(batch, pending_cf, pendings, encode_pending);
-  write_sorted(batch, commands_cf, commands, encode_command_record);
+  write_sorted(batch, accounts_cf, accounts, [&](const auto& a) { return records.account(a); });
+  write_sorted(batch, pending_cf, pendings, [&](const auto& p) { return records.pending(p); });
+  write_sorted(batch, commands_cf, commands,
+               [&](const auto& r) { return records.command_record(r); });
   for (const auto& [key, present] : expiry) {
     const std::string k = expiry_key(key.first, key.second);
     if (present) {
@@ -876,7 +875,7 @@ Status Engine::write_decided(Decided& decided) {
   }
   const Head projected = decided.flush != nullptr ? head : written_projected_;
   if (decided.flush != nullptr) {
-    decided.flush->put(batch, accounts_, pending_, commands_, expiry_);
+    decided.flush->put(batch, records_, accounts_, pending_, commands_, expiry_);
   }
   for (const MetaPut& put : decided.meta) batch.Put(meta_, put.key, put.value);
   batch.Put(meta_, meta_head_key, encode_head(head));
@@ -884,13 +883,7 @@ Status Engine::write_decided(Decided& decided) {
   decided.encode_ns = nanos_since(phase);
 
   phase = Clock::now();
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync_commits;
-  rocksdb::Status s = db_->Write(write_options, &batch);
-  if (!s.ok()) {
-    failed_ = true;
-    return from_rocksdb(s, "commit batch");
-  }
+  LF_RETURN_IF_ERROR(write(batch, options_.sync_commits, "commit batch"));
   decided.write_ns = nanos_since(phase);
   decided.head = head;
   decided.projected = projected;
@@ -1121,13 +1114,7 @@ Status Engine::catch_up_history() {
     history.write(batch, history_);
     if (last == *indexed) return Status::corruption("history index cannot advance: event missing");
     batch.Put(meta_, meta_history_indexed_key, u64be_value(last));
-    rocksdb::WriteOptions write_options;
-    write_options.sync = options_.sync_commits;
-    rocksdb::Status s = db_->Write(write_options, &batch);
-    if (!s.ok()) {
-      failed_ = true;
-      return from_rocksdb(s, "write history index");
-    }
+    LF_RETURN_IF_ERROR(write(batch, options_.sync_commits, "write history index"));
   }
 }
 

@@ -58,6 +58,7 @@ class DB;
 class Env;
 class ColumnFamilyHandle;
 class Cache;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace lf::engine {
@@ -295,6 +296,8 @@ class Engine {
                            std::vector<std::string>& pendings_out);
   Result<std::optional<std::string>> get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   Result<ledger::Sequence> history_indexed_through();
+  // Writes `batch` (WAL synced when `sync`); a failure sets failed_.
+  Status write(rocksdb::WriteBatch& batch, bool sync, std::string_view what);
   // Status::failed once a write has failed.
   Status require_writable() const;
   // invalid_argument naming `what` when batches are in flight.
@@ -343,6 +346,7 @@ class Engine {
   ApplyStats stats_;
   std::atomic<bool> failed_ = false;  // Set by the writer thread too.
   codec::EventEncoder encoder_;       // Used by whichever thread writes.
+  RecordEncoder records_;             // Likewise (projection flushes).
   // Head after the last decided batch (== head_.ledger when none is in
   // flight), and chain head after the last written one.
   ledger::LedgerHead decided_head_;

@@ -41,16 +41,45 @@ Sha256 from_fb(const fb::Hash256* h) {
   return out;
 }
 
+std::string_view view_of(const FlatBufferBuilder& b) {
+  return {reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()};
+}
+
 }  // namespace
 
-std::string encode_account(const ledger::Account& a) {
-  FlatBufferBuilder b(128);
+std::string_view RecordEncoder::account(const ledger::Account& a) {
+  FlatBufferBuilder& b = builder_;
+  b.Clear();
   const ledger::Balances& bal = a.balances;
   b.Finish(st::CreateAccountRecord(b, str(b, a.asset), a.scale, a.debits_must_not_exceed_credits,
                                    a.credits_must_not_exceed_debits, a.overdraft_limit,
                                    str(b, a.metadata), a.closed, bal.debits_pending,
                                    bal.debits_posted, bal.credits_pending, bal.credits_posted));
-  return finish(b);
+  return view_of(b);
+}
+
+std::string_view RecordEncoder::pending(const ledger::PendingTransfer& p) {
+  FlatBufferBuilder& b = builder_;
+  b.Clear();
+  b.Finish(st::CreatePendingRecord(b, str(b, p.debit_account), str(b, p.credit_account),
+                                   str(b, p.asset), p.amount, p.expires_at_ms,
+                                   static_cast<fb::PendingState>(p.state)));
+  return view_of(b);
+}
+
+std::string_view RecordEncoder::command_record(const ledger::CommandRecord& record) {
+  FlatBufferBuilder& b = builder_;
+  b.Clear();
+  const ledger::Outcome& o = record.outcome;
+  const fb::Hash256 digest = to_fb(record.content_digest);
+  b.Finish(st::CreateCommandRecord(b, &digest, static_cast<fb::OutcomeStatus>(o.status),
+                                   static_cast<fb::RejectReason>(o.reason), str(b, o.field),
+                                   o.failed_step, o.first_seq, o.event_count));
+  return view_of(b);
+}
+
+std::string encode_account(const ledger::Account& a) {
+  return std::string(RecordEncoder().account(a));
 }
 
 Result<ledger::Account> decode_account(std::string_view id, std::string_view bytes) {
@@ -71,11 +100,7 @@ Result<ledger::Account> decode_account(std::string_view id, std::string_view byt
 }
 
 std::string encode_pending(const ledger::PendingTransfer& p) {
-  FlatBufferBuilder b(128);
-  b.Finish(st::CreatePendingRecord(b, str(b, p.debit_account), str(b, p.credit_account),
-                                   str(b, p.asset), p.amount, p.expires_at_ms,
-                                   static_cast<fb::PendingState>(p.state)));
-  return finish(b);
+  return std::string(RecordEncoder().pending(p));
 }
 
 Result<ledger::PendingTransfer> decode_pending(std::string_view id, std::string_view bytes) {
@@ -94,13 +119,7 @@ Result<ledger::PendingTransfer> decode_pending(std::string_view id, std::string_
 }
 
 std::string encode_command_record(const ledger::CommandRecord& record) {
-  FlatBufferBuilder b(128);
-  const ledger::Outcome& o = record.outcome;
-  const fb::Hash256 digest = to_fb(record.content_digest);
-  b.Finish(st::CreateCommandRecord(b, &digest, static_cast<fb::OutcomeStatus>(o.status),
-                                   static_cast<fb::RejectReason>(o.reason), str(b, o.field),
-                                   o.failed_step, o.first_seq, o.event_count));
-  return finish(b);
+  return std::string(RecordEncoder().command_record(record));
 }
 
 Result<ledger::CommandRecord> decode_command_record(std::string_view id, std::string_view bytes) {

@@ -3,6 +3,8 @@
 // that fails is Status::corruption, never trusted.
 #pragma once
 
+#include <flatbuffers/flatbuffers.h>
+
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,18 @@ struct Head {
   ledger::LedgerHead ledger;  // next_seq, logical time.
   Sha256 chain_head{};        // Hash of event next_seq - 1; zeros for an empty log.
   bool operator==(const Head&) const = default;
+};
+
+// Encodes records into one reused buffer: no allocation per record once it
+// has grown. Each view stays valid until the next call; one thread at a time.
+class RecordEncoder {
+ public:
+  std::string_view account(const ledger::Account& account);
+  std::string_view pending(const ledger::PendingTransfer& pending);
+  std::string_view command_record(const ledger::CommandRecord& record);
+
+ private:
+  flatbuffers::FlatBufferBuilder builder_{256};
 };
 
 std::string encode_account(const ledger::Account& account);

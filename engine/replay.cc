@@ -144,9 +144,13 @@ class StoreBuilder {
         std::async(std::launch::async, [&state] { return projected_digest(state); });
     LF_RETURN_IF_ERROR(close_block());
     LF_RETURN_IF_ERROR(events_->finish());
-    LF_RETURN_IF_ERROR(load(Engine::Family::accounts, state.accounts, encode_account));
-    LF_RETURN_IF_ERROR(load(Engine::Family::pending, state.pendings, encode_pending));
-    LF_RETURN_IF_ERROR(load(Engine::Family::commands, state.commands, encode_command_record));
+    RecordEncoder records;
+    LF_RETURN_IF_ERROR(load(Engine::Family::accounts, state.accounts,
+                            [&](const auto& a) { return records.account(a); }));
+    LF_RETURN_IF_ERROR(load(Engine::Family::pending, state.pendings,
+                            [&](const auto& p) { return records.pending(p); }));
+    LF_RETURN_IF_ERROR(load(Engine::Family::commands, state.commands,
+                            [&](const auto& r) { return records.command_record(r); }));
     {
       Result<std::unique_ptr<Engine::BulkLoad>> expiry = engine_->bulk_load(Engine::Family::expiry);
       if (!expiry.is_ok()) return expiry.status();
