@@ -35,13 +35,9 @@ struct Engine::AccountCache {
 
 namespace {
 
-// Heterogeneous lookup: find by string_view without allocating.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 template <typename T>
-using UnflushedMap = std::unordered_map<std::string, std::optional<T>, StringHash, std::equal_to<>>;
+using UnflushedMap =
+    std::unordered_map<std::string, std::optional<T>, ledger::StringHash, std::equal_to<>>;
 
 // A sink for WorkingSet::take_dirty_*: the newest value of each id wins.
 template <typename T>
@@ -60,7 +56,7 @@ auto store_into(UnflushedMap<T>& map) {
 
 // The newest decided value of every projection entry written since the last
 // flush (absent: deleted, or created and rolled back). Lookups only: what is
-// written comes out sorted (put_projections), never in hash order.
+// written comes out sorted (put(), merged scans), never in hash order.
 struct Engine::Projections {
   UnflushedMap<ledger::Account> accounts;
   UnflushedMap<ledger::PendingTransfer> pendings;
@@ -255,7 +251,7 @@ void write_sorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
 // the stored one, an absent one hides it. fn returns false to stop.
 template <typename T, typename Decode, typename Fn>
 Status merged_scan(rocksdb::Iterator& it, const UnflushedMap<T>& unflushed, Decode&& decode,
-                   Fn&& fn) {
+                   Fn&& fn, std::string_view what) {
   const auto overlay = sorted_entries(unflushed);
   auto next = overlay.begin();
   it.SeekToFirst();
@@ -272,7 +268,7 @@ Status merged_scan(rocksdb::Iterator& it, const UnflushedMap<T>& unflushed, Deco
     if (!fn(*stored)) return Status::ok();
     it.Next();
   }
-  return from_rocksdb(it.status(), "scan");
+  return from_rocksdb(it.status(), what);
 }
 
 }  // namespace
@@ -400,12 +396,14 @@ Status Engine::catch_up_projections() {
   Status failure;
   ledger::Sequence expected = from;
   LF_RETURN_IF_ERROR(for_each_raw_event(from, [&](ledger::Sequence seq, std::string_view bytes) {
+    if (seq != expected) {
+      failure = differs(expected);  // Missing from the log.
+      return false;
+    }
+    ++expected;
     Result<codec::OpenedEvent> opened = codec::open_event(bytes);
-    if (seq != expected++ || !opened.is_ok()) {
-      failure =
-          opened.is_ok()
-              ? differs(expected - 1)
-              : Status::corruption(fmt::format("event {}: {}", seq, opened.status().message()));
+    if (!opened.is_ok()) {
+      failure = Status::corruption(fmt::format("event {}: {}", seq, opened.status().message()));
       return false;
     }
     if (opened->event.command) {
@@ -983,7 +981,7 @@ Result<std::optional<ledger::Account>> Engine::account(std::string_view id) {
 
 Status Engine::for_each_account(const std::function<bool(const ledger::Account&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), accounts_));
-  return merged_scan(*it, unflushed_->accounts, decode_account, fn);
+  return merged_scan(*it, unflushed_->accounts, decode_account, fn, "scan accounts");
 }
 
 Result<std::optional<ledger::PendingTransfer>> Engine::pending(std::string_view id) {
@@ -998,7 +996,7 @@ Result<std::optional<ledger::PendingTransfer>> Engine::pending(std::string_view 
 
 Status Engine::for_each_pending(const std::function<bool(const ledger::PendingTransfer&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), pending_));
-  return merged_scan(*it, unflushed_->pendings, decode_pending, fn);
+  return merged_scan(*it, unflushed_->pendings, decode_pending, fn, "scan pending");
 }
 
 Result<std::optional<ledger::CommandRecord>> Engine::command_record(std::string_view id) {
@@ -1014,7 +1012,7 @@ Result<std::optional<ledger::CommandRecord>> Engine::command_record(std::string_
 Status Engine::for_each_command_record(
     const std::function<bool(const ledger::CommandRecord&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), commands_));
-  return merged_scan(*it, unflushed_->commands, decode_command_record, fn);
+  return merged_scan(*it, unflushed_->commands, decode_command_record, fn, "scan commands");
 }
 
 Status Engine::for_each_expiry(const std::function<bool(const ledger::ExpiryKey&)>& fn) {
@@ -1030,7 +1028,7 @@ Status Engine::for_each_expiry(const std::function<bool(const ledger::ExpiryKey&
     return ledger::ExpiryKey(get_u64be(key), std::string(key.substr(8)));
   };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiry_));
-  return merged_scan(*it, unflushed, decode, fn);
+  return merged_scan(*it, unflushed, decode, fn, "scan expiry");
 }
 
 Result<std::optional<std::string>> Engine::meta(std::string_view key) { return get(meta_, key); }

@@ -52,6 +52,13 @@ struct LedgerHead {
 
 using ExpiryKey = std::pair<TimestampMs, std::string>;  // (expires_at_ms, pending id)
 
+// Hash for unordered maps keyed by std::string that are searched by
+// string_view without allocating (with std::equal_to<>).
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 class WorkingSet {
  public:
   explicit WorkingSet(LedgerHead head) : head_(head) {}
@@ -132,13 +139,8 @@ class WorkingSet {
   const std::map<ExpiryKey, bool>& expiry_changes() const { return expiry_changes_; }
 
  private:
-  // Heterogeneous lookup: find by string_view without allocating.
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   template <typename T>
-  using Map = std::unordered_map<std::string, Slot<T>, Hash, std::equal_to<>>;
+  using Map = std::unordered_map<std::string, Slot<T>, StringHash, std::equal_to<>>;
 
   static std::string_view key(std::string_view id) { return id; }
 
