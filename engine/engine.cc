@@ -176,6 +176,31 @@ rocksdb::ColumnFamilyOptions family_options(const EngineOptions& options,
   return cf;
 }
 
+rocksdb::DBOptions store_db_options(const EngineOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1u << 20;
+  db_options.paranoid_checks = true;
+  // One writer per store.
+  db_options.allow_concurrent_memtable_write = false;
+  if (options.env != nullptr) db_options.env = options.env;
+  return db_options;
+}
+
+// Every column family of a store, in handle order, sharing one block cache.
+std::vector<rocksdb::ColumnFamilyDescriptor> store_families(const EngineOptions& options) {
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : column_family_names) {
+    const std::string_view n(name);
+    const bool point_lookups = n == "accounts" || n == "pending" || n == "commands";
+    families.emplace_back(name, family_options(options, cache, point_lookups));
+  }
+  return families;
+}
+
 void sort_unique(std::vector<std::string>& v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -281,24 +306,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
   engine->cache_ = std::make_unique<AccountCache>();
   engine->unflushed_ = std::make_unique<Projections>();
 
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
-  db_options.max_background_jobs = 2;
-  db_options.bytes_per_sync = 1u << 20;
-  db_options.paranoid_checks = true;
-  // One writer per store; the hashed memtables (family_options) cannot take
-  // concurrent inserts anyway.
-  db_options.allow_concurrent_memtable_write = false;
-  if (options.env != nullptr) db_options.env = options.env;
-
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name : column_family_names) {
-    const std::string_view n(name);
-    const bool point_lookups = n == "accounts" || n == "pending" || n == "commands";
-    families.emplace_back(name, family_options(options, cache, point_lookups));
-  }
+  const rocksdb::DBOptions db_options = store_db_options(options);
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = store_families(options);
   rocksdb::DB* db = nullptr;
   rocksdb::Status s =
       options.read_only
@@ -1187,6 +1196,35 @@ Status Engine::checkpoint(const std::string& directory) {
   // (hard links) and a short WAL.
   return from_rocksdb(checkpoint->CreateCheckpoint(directory, /*log_size_for_flush=*/0),
                       "checkpoint into " + directory);
+}
+
+Status Engine::keep_only_log(const std::string& directory, const EngineOptions& options) {
+  rocksdb::DBOptions db_options = store_db_options(options);
+  db_options.create_if_missing = false;
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = store_families(options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  LF_RETURN_IF_ERROR(from_rocksdb(
+      rocksdb::DB::Open(db_options, directory, families, &handles, &raw), "open " + directory));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  Status status;
+  for (std::size_t i = 0; i < handles.size() && status.is_ok(); ++i) {
+    if (families[i].name == "default" || families[i].name == "events") continue;  // Kept.
+    status = from_rocksdb(db->DropColumnFamily(handles[i]), "drop family");
+    if (status.is_ok()) status = from_rocksdb(db->DestroyColumnFamilyHandle(handles[i]), "handle");
+    handles[i] = nullptr;
+    rocksdb::ColumnFamilyHandle* created = nullptr;
+    if (status.is_ok()) {
+      status = from_rocksdb(db->CreateColumnFamily(families[i].options, families[i].name, &created),
+                            "create family");
+    }
+    handles[i] = created;
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    if (handle != nullptr) (void)db->DestroyColumnFamilyHandle(handle);
+  }
+  if (status.is_ok()) status = from_rocksdb(db->Close(), "close " + directory);
+  return status;
 }
 
 Status Engine::load_raw(std::span<const RawPut> puts) {

@@ -248,6 +248,11 @@ class Engine {
   // must not exist: SST files are hard-linked where the file system allows,
   // the rest copied. REQUIRES: no apply() running.
   Status checkpoint(const std::string& directory);
+  // Turns the closed store in `directory` (a checkpoint of another store)
+  // into its event log alone: every other column family is dropped and
+  // created again, empty. A rebuild keeps the source's log files (hard links)
+  // this way and rebuilds the rest (engine/replay.h).
+  static Status keep_only_log(const std::string& directory, const EngineOptions& options);
   // Column families that load_raw() may write.
   enum class Family : std::uint8_t { events, accounts, pending, commands, expiry, meta };
   struct RawPut {

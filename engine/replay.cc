@@ -99,34 +99,50 @@ void note_offset(const ledger::Event& event, DerivedOffsets& offsets) {
   next = std::max(next, static_cast<std::uint64_t>(s.offset) + 1);
 }
 
-// Writes a fresh store: the log as it is read, the projections at the end,
-// each column family bulk-loaded as one sorted SST file.
+// Writes a fresh store: its log, then its projections at the end, each
+// projection bulk-loaded as one sorted SST file. The log is either the
+// source store's, kept as it is (the files of a checkpoint, hard-linked), or
+// written from a file as it is read (add_event()).
 class StoreBuilder {
  public:
-  // `shard`: the rule of the store being rebuilt, recorded in the new one.
+  // Starts a store in `into` + ".partial" (renamed to `into` by finish()),
+  // which open() opens. `shard`: the rule of the store being rebuilt, recorded
+  // in the new one. `log_of`: the store whose log the new store keeps (it is
+  // checkpointed here), or null.
   static Result<std::unique_ptr<StoreBuilder>> create(const std::string& into,
-                                                      std::optional<ledger::ShardRule> shard) {
+                                                      std::optional<ledger::ShardRule> shard,
+                                                      Engine* log_of) {
     std::error_code error;
     if (fs::exists(into, error)) return Status::invalid_argument(into + " exists");
     std::unique_ptr<StoreBuilder> builder(new StoreBuilder());
     builder->into_ = into;
     builder->partial_ = into + ".partial";
+    builder->options_.sync_commits = false;
+    builder->options_.shard = shard;
+    builder->keeps_log_ = log_of != nullptr;
     fs::remove_all(builder->partial_, error);  // Left by an interrupted rebuild.
     if (error) return Status::io_error("remove " + builder->partial_ + ": " + error.message());
-    EngineOptions options;
-    options.sync_commits = false;
-    options.shard = shard;
-    Result<std::unique_ptr<Engine>> engine = Engine::open(builder->partial_, options);
-    if (!engine.is_ok()) return engine.status();
-    builder->engine_ = std::move(engine).value();
-    Result<std::unique_ptr<Engine::BulkLoad>> events =
-        builder->engine_->bulk_load(Engine::Family::events);
-    if (!events.is_ok()) return events.status();
-    builder->events_ = std::move(events).value();
+    if (log_of != nullptr) LF_RETURN_IF_ERROR(log_of->checkpoint(builder->partial_));
     return builder;
   }
 
+  // Opens the new store (and, when it keeps a log, drops all but that first).
+  // Touches nothing but the new store: may run beside reads of the source.
+  Status open() {
+    if (keeps_log_) LF_RETURN_IF_ERROR(Engine::keep_only_log(partial_, options_));
+    Result<std::unique_ptr<Engine>> engine = Engine::open(partial_, options_);
+    if (!engine.is_ok()) return engine.status();
+    engine_ = std::move(engine).value();
+    if (keeps_log_) return Status::ok();
+    Result<std::unique_ptr<Engine::BulkLoad>> events = engine_->bulk_load(Engine::Family::events);
+    if (!events.is_ok()) return events.status();
+    events_ = std::move(events).value();
+    return Status::ok();
+  }
+
+  // REQUIRES: open(), created without `log_of`.
   Status add_event(ledger::Sequence seq, std::string_view sealed) {
+    LF_ASSERT(events_ != nullptr);
     if (block_.count() == 0) block_first_ = seq;
     block_.add(sealed);
     if (block_.count() >= rebuild_block_events_max) return close_block();
@@ -142,8 +158,10 @@ class StoreBuilder {
     // meanwhile; tests/replay/replay_test.cc reads a rebuilt store back.
     std::future<Sha256> digest =
         std::async(std::launch::async, [&state] { return projected_digest(state); });
-    LF_RETURN_IF_ERROR(close_block());
-    LF_RETURN_IF_ERROR(events_->finish());
+    if (events_ != nullptr) {
+      LF_RETURN_IF_ERROR(close_block());
+      LF_RETURN_IF_ERROR(events_->finish());
+    }
     RecordEncoder records;
     LF_RETURN_IF_ERROR(load(Engine::Family::accounts, state.accounts,
                             [&](const auto& a) { return records.account(a); }));
@@ -173,11 +191,12 @@ class StoreBuilder {
     std::error_code error;
     fs::rename(partial_, into_, error);
     if (error) return Status::io_error("rename " + partial_ + ": " + error.message());
+    finished_ = true;
     return digest.get();
   }
 
   ~StoreBuilder() {
-    if (engine_ == nullptr) return;  // Finished.
+    if (finished_) return;
     events_.reset();
     engine_.reset();
     std::error_code ignored;
@@ -205,47 +224,64 @@ class StoreBuilder {
   std::string into_;
   std::string partial_;
   std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Engine::BulkLoad> events_;
+  EngineOptions options_;
+  bool keeps_log_ = false;
+  std::unique_ptr<Engine::BulkLoad> events_;  // Null when the log is kept.
+  bool finished_ = false;                     // Renamed into place.
   EventBlockWriter block_;
   ledger::Sequence block_first_ = 0;
 };
 
-// Reads and opens a store's events on a second thread, a chunk at a time, so
-// that reading, verifying and decoding overlap with applying.
+// Reads a store's events on one thread and opens them (verifier, hash,
+// decode, command digest: most of a replay's work) on `openers` more, a chunk
+// at a time, so that reading, opening and applying overlap. Chunks come out
+// in log order.
 class OpenedEventStream {
  public:
   struct Item {
     ledger::Sequence seq = 0;
-    std::string sealed;
+    std::string_view sealed;                   // Into its chunk's bytes.
     std::optional<codec::OpenedEvent> opened;  // Empty when it did not open:
     std::string error;                         // then why.
   };
-  using Chunk = std::vector<Item>;
+  struct Chunk {
+    std::string bytes;  // The items' sealed events, back to back.
+    std::vector<Item> items;
+    bool opened = false;  // GUARDED_BY(mutex_ of the stream)
+  };
+  using ChunkPtr = std::unique_ptr<Chunk>;
 
-  OpenedEventStream(Engine& source, ledger::Sequence from)
-      : thread_([this, &source, from] { run(source, from); }) {}
+  OpenedEventStream(Engine& source, ledger::Sequence from, std::size_t openers) {
+    reader_ = std::thread([this, &source, from] { read(source, from); });
+    for (std::size_t i = 0; i < openers; ++i) openers_.emplace_back([this] { open_chunks(); });
+  }
   ~OpenedEventStream() {
     {
       std::lock_guard lock(mutex_);
       stop_ = true;
     }
     space_.notify_all();
-    thread_.join();
+    work_.notify_all();
+    reader_.join();
+    for (std::thread& opener : openers_) opener.join();
   }
   OpenedEventStream(const OpenedEventStream&) = delete;
   OpenedEventStream& operator=(const OpenedEventStream&) = delete;
 
-  // The next chunk; empty at the end of the log (then status() says how the
-  // read ended).
+  // The next chunk, opened; null at the end of the log (then status() says
+  // how the read ended).
   // `used`, the chunk the caller is done with, goes back to the reader thread,
   // which frees it: freeing decoded events is a fair share of a replay's work.
-  Chunk next(Chunk used = {}) {
+  ChunkPtr next(ChunkPtr used) {
     std::unique_lock lock(mutex_);
-    if (!used.empty()) used_.push_back(std::move(used));
-    ready_.wait(lock, [&] { return !chunks_.empty() || done_; });
-    if (chunks_.empty()) return {};
-    Chunk chunk = std::move(chunks_.front());
-    chunks_.pop_front();
+    if (used != nullptr) used_.push_back(std::move(used));
+    ready_.wait(lock, [&] {
+      return (!order_.empty() && order_.front()->opened) || (read_all_ && order_.empty());
+    });
+    if (order_.empty()) return nullptr;
+    ChunkPtr chunk = std::move(order_.front());
+    order_.pop_front();
+    --taken_;  // The front was taken, since it is opened.
     space_.notify_one();
     return chunk;
   }
@@ -256,57 +292,92 @@ class OpenedEventStream {
 
  private:
   static constexpr std::size_t chunk_events = 256;
-  static constexpr std::size_t chunks_in_flight_max = 8;
+  static constexpr std::size_t chunks_in_flight_max = 16;
 
-  bool push(Chunk& chunk) {
-    std::deque<Chunk> used;  // Freed below, outside the lock.
+  static ChunkPtr new_chunk() {
+    ChunkPtr chunk = std::make_unique<Chunk>();
+    chunk->items.reserve(chunk_events);
+    return chunk;
+  }
+
+  // Hands `chunk` (its items' bytes at `spans`) to the openers and starts a
+  // new one; false when the stream is stopping.
+  bool push(ChunkPtr& chunk, std::vector<std::pair<std::size_t, std::size_t>>& spans) {
+    const std::string_view bytes(chunk->bytes);
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      chunk->items[i].sealed = bytes.substr(spans[i].first, spans[i].second);
+    }
+    spans.clear();
+    std::deque<ChunkPtr> used;  // Freed below, outside the lock.
     std::unique_lock lock(mutex_);
-    space_.wait(lock, [&] { return chunks_.size() < chunks_in_flight_max || stop_; });
+    space_.wait(lock, [&] { return order_.size() < chunks_in_flight_max || stop_; });
     if (stop_) return false;
-    chunks_.push_back(std::move(chunk));
+    order_.push_back(std::move(chunk));
     used.swap(used_);
-    ready_.notify_one();
+    work_.notify_one();
     lock.unlock();
     used.clear();
-    chunk = Chunk();
-    chunk.reserve(chunk_events);  // Items never move once opened.
+    chunk = new_chunk();
     return true;
   }
 
-  void run(Engine& source, ledger::Sequence from) {
-    Chunk chunk;
-    chunk.reserve(chunk_events);
+  void read(Engine& source, ledger::Sequence from) {
+    ChunkPtr chunk = new_chunk();
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // Offset and size in bytes.
     Status status =
         source.for_each_raw_event(from, [&](ledger::Sequence seq, std::string_view bytes) {
-          Item& item = chunk.emplace_back();
-          item.seq = seq;
-          item.sealed.assign(bytes);
-          Result<codec::OpenedEvent> opened = codec::open_event(item.sealed);
-          if (opened.is_ok()) {
-            item.opened.emplace(std::move(opened).value());
-            const std::optional<ledger::Command>& command = item.opened->event.command;
-            if (command) item.opened->command_digest = ledger::content_digest(*command);
-          } else {
-            item.error = opened.status().message();
-          }
-          return chunk.size() < chunk_events || push(chunk);
+          chunk->items.emplace_back().seq = seq;
+          spans.emplace_back(chunk->bytes.size(), bytes.size());
+          chunk->bytes.append(bytes);
+          return chunk->items.size() < chunk_events || push(chunk, spans);
         });
-    if (!chunk.empty()) (void)push(chunk);
+    if (!chunk->items.empty()) (void)push(chunk, spans);
     std::lock_guard lock(mutex_);
     status_ = std::move(status);
-    done_ = true;
+    read_all_ = true;
+    work_.notify_all();
     ready_.notify_all();
   }
 
+  static void open(Chunk& chunk) {
+    for (Item& item : chunk.items) {
+      Result<codec::OpenedEvent> opened = codec::open_event(item.sealed);
+      if (opened.is_ok()) {
+        item.opened.emplace(std::move(opened).value());
+        const std::optional<ledger::Command>& command = item.opened->event.command;
+        if (command) item.opened->command_digest = ledger::content_digest(*command);
+      } else {
+        item.error = opened.status().message();
+      }
+    }
+  }
+
+  void open_chunks() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      work_.wait(lock, [&] { return stop_ || taken_ < order_.size() || read_all_; });
+      if (stop_ || taken_ == order_.size()) return;  // Stopped, or all read and taken.
+      Chunk* chunk = order_[taken_++].get();         // Stays put: only opened chunks leave order_.
+      lock.unlock();
+      open(*chunk);
+      lock.lock();
+      chunk->opened = true;
+      ready_.notify_one();
+    }
+  }
+
   std::mutex mutex_;
-  std::condition_variable ready_;
-  std::condition_variable space_;
-  std::deque<Chunk> chunks_;  // GUARDED_BY(mutex_)
-  std::deque<Chunk> used_;    // GUARDED_BY(mutex_): consumed, to be freed here.
-  bool stop_ = false;         // GUARDED_BY(mutex_)
-  bool done_ = false;         // GUARDED_BY(mutex_)
-  Status status_;             // GUARDED_BY(mutex_)
-  std::thread thread_;        // Last: starts once the rest is constructed.
+  std::condition_variable ready_;  // The front chunk is opened, or all is read.
+  std::condition_variable space_;  // order_ has room.
+  std::condition_variable work_;   // A chunk to open, or all is read.
+  std::deque<ChunkPtr> order_;     // GUARDED_BY(mutex_): read, in log order.
+  std::size_t taken_ = 0;          // GUARDED_BY(mutex_): order_'s first ones an opener took.
+  std::deque<ChunkPtr> used_;      // GUARDED_BY(mutex_): consumed, to be freed by the reader.
+  bool stop_ = false;              // GUARDED_BY(mutex_)
+  bool read_all_ = false;          // GUARDED_BY(mutex_)
+  Status status_;                  // GUARDED_BY(mutex_)
+  std::thread reader_;
+  std::vector<std::thread> openers_;
 };
 
 void fail(bool& ok, std::optional<ledger::Sequence>& bad_seq, std::string& problem,
@@ -324,8 +395,13 @@ void fail(bool& ok, std::optional<ledger::Sequence>& bad_seq, std::string& probl
 Result<RebuildReport> rebuild_projections(Engine& source, const std::string& into,
                                           const RebuildOptions& options) {
   RebuildReport report;
-  Result<std::unique_ptr<StoreBuilder>> builder = StoreBuilder::create(into, source.shard());
+  Result<std::unique_ptr<StoreBuilder>> builder =
+      StoreBuilder::create(into, source.shard(), &source);
   if (!builder.is_ok()) return builder.status();
+  // Opened meanwhile (mostly file system work). Declared after the builder:
+  // an early return waits for it before the builder goes.
+  std::future<Status> opened =
+      std::async(std::launch::async, [&builder] { return (*builder)->open(); });
   ProjectedState state;
   DerivedOffsets offsets;
   // The live store's digest, computed meanwhile (reads only, like the stream).
@@ -333,10 +409,10 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
       std::async(std::launch::async, [&source] { return store_digest(source); });
   Status status;
   {
-    OpenedEventStream stream(source, 1);
-    for (OpenedEventStream::Chunk chunk = stream.next(); report.ok && !chunk.empty();
+    OpenedEventStream stream(source, 1, replay_openers);
+    for (OpenedEventStream::ChunkPtr chunk = stream.next(nullptr); report.ok && chunk != nullptr;
          chunk = stream.next(std::move(chunk))) {
-      for (const OpenedEventStream::Item& item : chunk) {
+      for (const OpenedEventStream::Item& item : chunk->items) {
         const ledger::Sequence seq = item.seq;
         std::optional<EventProblem> problem;
         if (seq != state.next_seq) {
@@ -352,7 +428,6 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
           fail(report.ok, report.bad_seq, report.problem, problem->seq, std::move(problem->text));
           break;
         }
-        LF_RETURN_IF_ERROR((*builder)->add_event(seq, item.sealed));
         ++report.events;
       }
     }
@@ -373,6 +448,7 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
     return report;
   }
   report.chain_head = state.chain_head;
+  LF_RETURN_IF_ERROR(opened.get());
   std::string meta_problem;
   Result<std::vector<Engine::RawPut>> meta = carried_meta(source, offsets, meta_problem);
   if (!meta.is_ok()) return meta.status();
@@ -624,9 +700,11 @@ Result<LogReplayReport> replay_log_file(const std::string& path, const std::stri
   if (!rebuild) {
     report.problem = "the file does not start at seq 1: verified only, nothing rebuilt";
   } else if (!into.empty()) {
-    Result<std::unique_ptr<StoreBuilder>> created = StoreBuilder::create(into, std::nullopt);
+    Result<std::unique_ptr<StoreBuilder>> created =
+        StoreBuilder::create(into, std::nullopt, nullptr);
     if (!created.is_ok()) return created.status();
     builder = std::move(created).value();
+    LF_RETURN_IF_ERROR(builder->open());
   }
   Result<LogFileReport> file = read_log_file(in, fn);
   if (!file.is_ok()) return file.status();

@@ -30,6 +30,10 @@ namespace lf::engine {
 // events and their bytes are the same, the boundaries need not be).
 inline constexpr std::size_t rebuild_block_events_max = 128;
 
+// Threads that open (verify, hash and decode) events during a rebuild,
+// besides the one reading them: opening is most of a rebuild's work.
+inline constexpr std::size_t replay_openers = 2;
+
 struct RebuildOptions {
   // Build the per-account history index too. Default: true. (Live stores
   // index behind the log as well; see docs/storage.md#history-index.)

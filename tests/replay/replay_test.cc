@@ -142,6 +142,15 @@ TEST_CASE("a rebuild refuses an existing target and reports a diverged live stor
   CHECK_FALSE(report.ok);
   CHECK(report.rebuilt_digest != report.source_digest);
   CHECK_THAT(report.problem, Catch::Contains("differ from the log's"));
+  // The rebuilt store keeps the source's log files but none of its
+  // projections: it holds the log's balance, and verifies.
+  auto rebuilt = open_engine(dir.path("rebuilt"));
+  auto rebuilt_b = rebuilt->account("b");
+  REQUIRE(rebuilt_b.is_ok());
+  REQUIRE(rebuilt_b->has_value());
+  CHECK((*rebuilt_b)->balances.credits_posted == 10);
+  CHECK(verify_store(*rebuilt).ok);
+  CHECK(raw_events(*rebuilt) == raw_events(*live));
 }
 
 TEST_CASE("a rebuild stops at the first event that does not verify") {
