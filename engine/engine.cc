@@ -1207,21 +1207,25 @@ Status Engine::keep_only_log(const std::string& directory, const EngineOptions& 
   LF_RETURN_IF_ERROR(from_rocksdb(
       rocksdb::DB::Open(db_options, directory, families, &handles, &raw), "open " + directory));
   std::unique_ptr<rocksdb::DB> db(raw);
-  Status status;
-  for (std::size_t i = 0; i < handles.size() && status.is_ok(); ++i) {
-    if (families[i].name == "default" || families[i].name == "events") continue;  // Kept.
-    status = from_rocksdb(db->DropColumnFamily(handles[i]), "drop family");
-    if (status.is_ok()) status = from_rocksdb(db->DestroyColumnFamilyHandle(handles[i]), "handle");
-    handles[i] = nullptr;
-    rocksdb::ColumnFamilyHandle* created = nullptr;
-    if (status.is_ok()) {
-      status = from_rocksdb(db->CreateColumnFamily(families[i].options, families[i].name, &created),
-                            "create family");
+  // Dropped and created all at once: each change rewrites the OPTIONS file.
+  std::vector<rocksdb::ColumnFamilyHandle*> dropped;
+  std::vector<rocksdb::ColumnFamilyDescriptor> recreated;
+  std::vector<rocksdb::ColumnFamilyHandle*> kept;
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    if (families[i].name == "default" || families[i].name == "events") {
+      kept.push_back(handles[i]);
+    } else {
+      dropped.push_back(handles[i]);
+      recreated.push_back(families[i]);
     }
-    handles[i] = created;
   }
-  for (rocksdb::ColumnFamilyHandle* handle : handles) {
-    if (handle != nullptr) (void)db->DestroyColumnFamilyHandle(handle);
+  Status status = from_rocksdb(db->DropColumnFamilies(dropped), "drop families");
+  std::vector<rocksdb::ColumnFamilyHandle*> created;
+  if (status.is_ok()) {
+    status = from_rocksdb(db->CreateColumnFamilies(recreated, &created), "create families");
+  }
+  for (auto* list : {&dropped, &created, &kept}) {
+    for (rocksdb::ColumnFamilyHandle* handle : *list) (void)db->DestroyColumnFamilyHandle(handle);
   }
   if (status.is_ok()) status = from_rocksdb(db->Close(), "close " + directory);
   return status;

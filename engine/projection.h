@@ -8,11 +8,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <memory_resource>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "engine/huge_pages.h"
 #include "ledger/sha256.h"
 #include "ledger/types.h"
 #include "ledger/working_set.h"
@@ -21,9 +24,16 @@
 namespace lf::engine {
 
 struct ProjectedState {
-  std::map<std::string, ledger::Account> accounts;
-  std::map<std::string, ledger::PendingTransfer> pendings;
-  std::map<std::string, ledger::CommandRecord> commands;  // Idempotency records.
+  // The maps' nodes, which only ever grow during a fold: a monotonic buffer
+  // over huge pages (engine/huge_pages.h). Declared first: built before the
+  // maps, destroyed after them.
+  std::unique_ptr<std::pmr::monotonic_buffer_resource> nodes =
+      std::make_unique<std::pmr::monotonic_buffer_resource>(huge_page_bytes, huge_page_resource());
+  template <typename T>
+  using IdMap = std::pmr::map<std::string, T>;
+  IdMap<ledger::Account> accounts{nodes.get()};
+  IdMap<ledger::PendingTransfer> pendings{nodes.get()};
+  IdMap<ledger::CommandRecord> commands{nodes.get()};  // Idempotency records.
   // Where the log stands: the next seq expected, the logical time of the last
   // event and its hash (zeros before event 1).
   ledger::Sequence next_seq = 1;
