@@ -1,8 +1,9 @@
 // Replay: everything but the event log is rebuildable from it, and these
 // functions prove it (docs/replay.md).
 //
-//   * rebuild_projections: folds a store's log into a fresh store (log copied,
-//     every projection rebuilt) and compares the state digests;
+//   * rebuild_projections: folds a store's log into a fresh store (the log's
+//     files hard-linked from a checkpoint, every projection rebuilt) and
+//     compares the state digests;
 //   * reexecute: re-runs the commands embedded in the log through the state
 //     machine in a scratch store, from zero or from a snapshot, and checks
 //     that the events produced are byte-identical to the logged ones;
@@ -52,7 +53,8 @@ struct RebuildReport {
 
 // Builds `into` (which must not exist; built as into + ".partial", then
 // renamed) from `source`'s event log alone; ok when its digest equals the
-// source store's.
+// source store's. Checkpoints `source` (Engine::checkpoint(), which flushes a
+// writable source's projections and memtables first).
 Result<RebuildReport> rebuild_projections(Engine& source, const std::string& into,
                                           const RebuildOptions& options = {});
 
