@@ -251,7 +251,8 @@ class Engine {
   // Turns the closed store in `directory` (a checkpoint of another store)
   // into its event log alone: every other column family is dropped and
   // created again, empty. A rebuild keeps the source's log files (hard links)
-  // this way and rebuilds the rest (engine/replay.h).
+  // this way and rebuilds the rest (engine/replay.h). REQUIRES: `directory`
+  // is such a checkpoint, never a live store: every projection in it is lost.
   static Status keep_only_log(const std::string& directory, const EngineOptions& options);
   // Column families that load_raw() may write.
   enum class Family : std::uint8_t { events, accounts, pending, commands, expiry, meta };

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <new>
 
@@ -11,14 +12,20 @@ namespace lf::engine {
 
 namespace {
 
+// Larger requests cannot be rounded up to whole huge pages without wrapping.
+constexpr std::size_t request_bytes_max = SIZE_MAX - 2 * huge_page_bytes;
+
+// Whole huge pages, at least one (a request of 0 bytes still gets a block).
 std::size_t mapped_bytes(std::size_t bytes) {
-  return (bytes + huge_page_bytes - 1) / huge_page_bytes * huge_page_bytes;
+  LF_ASSERT(bytes <= request_bytes_max);
+  return (std::max<std::size_t>(bytes, 1) + huge_page_bytes - 1) / huge_page_bytes *
+         huge_page_bytes;
 }
 
 class HugePageResource final : public std::pmr::memory_resource {
  private:
   void* do_allocate(std::size_t bytes, std::size_t alignment) override {
-    LF_ASSERT(alignment <= huge_page_bytes);
+    if (alignment > huge_page_bytes || bytes > request_bytes_max) throw std::bad_alloc();
     const std::size_t size = mapped_bytes(bytes);
     // Mapped one huge page larger, then trimmed to a huge-page boundary: the
     // kernel only backs aligned 2 MiB ranges with huge pages.

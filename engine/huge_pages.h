@@ -21,8 +21,9 @@ namespace lf::engine {
 
 inline constexpr std::size_t huge_page_bytes = 2u << 20;
 
-// Throws std::bad_alloc when the kernel has no memory to map, as
-// memory resources do.
+// Throws std::bad_alloc, as memory resources do, when the kernel has no
+// memory to map, or for an alignment above huge_page_bytes or a size within
+// two huge pages of SIZE_MAX.
 std::pmr::memory_resource* huge_page_resource();
 
 }  // namespace lf::engine

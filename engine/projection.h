@@ -23,12 +23,26 @@
 
 namespace lf::engine {
 
+// The first block a fold's monotonic buffer asks for: libstdc++ adds a
+// 64-byte header to the request, and a block of exactly one huge page would
+// map (and fault) a second one for those 64 bytes.
+inline constexpr std::size_t fold_first_block_bytes = huge_page_bytes - 64;
+
 struct ProjectedState {
+  ProjectedState() = default;
+  // The maps' nodes live in `nodes`: a copy or a move would leave a map with
+  // nodes in another state's buffer.
+  ProjectedState(const ProjectedState&) = delete;
+  ProjectedState& operator=(const ProjectedState&) = delete;
+  ProjectedState(ProjectedState&&) = delete;
+  ProjectedState& operator=(ProjectedState&&) = delete;
+
   // The maps' nodes, which only ever grow during a fold: a monotonic buffer
   // over huge pages (engine/huge_pages.h). Declared first: built before the
   // maps, destroyed after them.
   std::unique_ptr<std::pmr::monotonic_buffer_resource> nodes =
-      std::make_unique<std::pmr::monotonic_buffer_resource>(huge_page_bytes, huge_page_resource());
+      std::make_unique<std::pmr::monotonic_buffer_resource>(fold_first_block_bytes,
+                                                            huge_page_resource());
   template <typename T>
   using IdMap = std::pmr::map<std::string, T>;
   IdMap<ledger::Account> accounts{nodes.get()};

@@ -140,6 +140,40 @@ class StoreBuilder {
     return Status::ok();
   }
 
+  // Why the new store's log does not end where `state` does (its last event's
+  // seq and hash, nothing after it), or nothing when it does.
+  Result<std::optional<std::string>> log_end_problem(const ProjectedState& state) {
+    LF_ASSERT(engine_ != nullptr);
+    const ledger::Sequence last = state.next_seq - 1;
+    std::optional<std::string> problem;
+    bool seen_last = last == 0;
+    Status status = engine_->for_each_raw_event(
+        std::max<ledger::Sequence>(last, 1), [&](ledger::Sequence seq, std::string_view bytes) {
+          if (seq == last) {
+            Result<codec::OpenedEvent> opened = codec::open_event(bytes);
+            seen_last = opened.is_ok() && opened->hash == state.chain_head;
+            return seen_last;
+          }
+          if (seq > last) {
+            problem = fmt::format(
+                "the source's log changed during the rebuild: the checkpoint holds event {}", seq);
+            return false;
+          }
+          return true;
+        });
+    if (status.code() == Status::Code::corruption) {
+      return std::optional<std::string>("the checkpoint's log: " + status.message());
+    }
+    LF_RETURN_IF_ERROR(status);
+    if (!problem && !seen_last) {
+      problem = fmt::format(
+          "the source's log changed during the rebuild: the checkpoint's event {} is not the one "
+          "folded",
+          last);
+    }
+    return problem;
+  }
+
   // REQUIRES: open(), created without `log_of`.
   Status add_event(ledger::Sequence seq, std::string_view sealed) {
     LF_ASSERT(events_ != nullptr);
@@ -156,6 +190,7 @@ class StoreBuilder {
                         bool index_history) {
     // The new store's digest is computed from the state it is written from,
     // meanwhile; tests/replay/replay_test.cc reads a rebuilt store back.
+    LF_ASSERT(engine_ != nullptr);  // open() ran.
     std::future<Sha256> digest =
         std::async(std::launch::async, [&state] { return projected_digest(state); });
     if (events_ != nullptr) {
@@ -252,6 +287,7 @@ class OpenedEventStream {
   using ChunkPtr = std::unique_ptr<Chunk>;
 
   OpenedEventStream(Engine& source, ledger::Sequence from, std::size_t openers) {
+    LF_ASSERT(openers >= 1);  // Else next() would wait forever.
     reader_ = std::thread([this, &source, from] { read(source, from); });
     for (std::size_t i = 0; i < openers; ++i) openers_.emplace_back([this] { open_chunks(); });
   }
@@ -281,7 +317,8 @@ class OpenedEventStream {
     if (order_.empty()) return nullptr;
     ChunkPtr chunk = std::move(order_.front());
     order_.pop_front();
-    --taken_;  // The front was taken, since it is opened.
+    LF_ASSERT(taken_ > 0);  // The front was taken, since it is opened.
+    --taken_;
     space_.notify_one();
     return chunk;
   }
@@ -410,8 +447,9 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
   Status status;
   {
     OpenedEventStream stream(source, 1, replay_openers);
-    for (OpenedEventStream::ChunkPtr chunk = stream.next(nullptr); report.ok && chunk != nullptr;
-         chunk = stream.next(std::move(chunk))) {
+    // Stops at the first bad event without waiting for another chunk.
+    for (OpenedEventStream::ChunkPtr chunk = stream.next(nullptr); chunk != nullptr;
+         chunk = report.ok ? stream.next(std::move(chunk)) : nullptr) {
       for (const OpenedEventStream::Item& item : chunk->items) {
         const ledger::Sequence seq = item.seq;
         std::optional<EventProblem> problem;
@@ -449,6 +487,15 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
   }
   report.chain_head = state.chain_head;
   LF_RETURN_IF_ERROR(opened.get());
+  // The new store's log is the checkpoint's, the fold read the source's: the
+  // same files, unless a writer changed the source in between (possible
+  // when it is open read-only beside a writer). Then the two logs end apart.
+  Result<std::optional<std::string>> log_end = (*builder)->log_end_problem(state);
+  if (!log_end.is_ok()) return log_end.status();
+  if (log_end->has_value()) {
+    fail(report.ok, report.bad_seq, report.problem, std::nullopt, std::move(**log_end));
+    return report;
+  }
   std::string meta_problem;
   Result<std::vector<Engine::RawPut>> meta = carried_meta(source, offsets, meta_problem);
   if (!meta.is_ok()) return meta.status();

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <memory_resource>
+#include <new>
 #include <string>
 
 namespace lf {
@@ -23,6 +24,11 @@ TEST_CASE("huge_page_resource hands out writable blocks on 2 MiB boundaries") {
     CHECK(static_cast<unsigned char*>(block)[bytes - 1] == 0xab);
     resource->deallocate(block, bytes, alignof(std::max_align_t));
   }
+  void* empty = resource->allocate(0, 1);  // A block all the same.
+  REQUIRE(empty != nullptr);
+  resource->deallocate(empty, 0, 1);
+  CHECK_THROWS_AS(resource->allocate(1, 2 * engine::huge_page_bytes), std::bad_alloc);
+  CHECK_THROWS_AS(resource->allocate(SIZE_MAX - 1, 1), std::bad_alloc);
   CHECK(resource->is_equal(*engine::huge_page_resource()));
   CHECK_FALSE(resource->is_equal(*std::pmr::new_delete_resource()));
 }

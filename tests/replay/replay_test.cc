@@ -138,19 +138,44 @@ TEST_CASE("a rebuild refuses an existing target and reports a diverged live stor
   ledger::Account changed = **account;
   changed.balances.credits_posted = 11;
   REQUIRE(live->debug_put_account_raw("b", engine::encode_account(changed)).is_ok());
+  // And an account no event ever opened.
+  ledger::Account ghost = changed;
+  ghost.id = "ghost";
+  REQUIRE(live->debug_put_account_raw("ghost", engine::encode_account(ghost)).is_ok());
   const auto report = rebuild(*live, dir.path("rebuilt"));
   CHECK_FALSE(report.ok);
   CHECK(report.rebuilt_digest != report.source_digest);
   CHECK_THAT(report.problem, Catch::Contains("differ from the log's"));
   // The rebuilt store keeps the source's log files but none of its
-  // projections: it holds the log's balance, and verifies.
+  // projections: it holds the log's balance, no ghost, and verifies.
   auto rebuilt = open_engine(dir.path("rebuilt"));
   auto rebuilt_b = rebuilt->account("b");
   REQUIRE(rebuilt_b.is_ok());
   REQUIRE(rebuilt_b->has_value());
   CHECK((*rebuilt_b)->balances.credits_posted == 10);
+  auto rebuilt_ghost = rebuilt->account("ghost");
+  REQUIRE(rebuilt_ghost.is_ok());
+  CHECK_FALSE(rebuilt_ghost->has_value());
   CHECK(verify_store(*rebuilt).ok);
   CHECK(raw_events(*rebuilt) == raw_events(*live));
+}
+
+TEST_CASE("a rebuild from a read-only source that a writer moves on meanwhile is refused") {
+  TempDir dir;
+  auto writer = workload_store(dir, 600);
+  engine::EngineOptions read_only;
+  read_only.read_only = true;
+  read_only.create_if_missing = false;
+  auto reader = open_engine(dir.path(), read_only);
+  // Written after the read-only open: the reader does not see these events,
+  // but a checkpoint of the directory copies the WAL that holds them.
+  apply_all(*writer, generate_workload(default_seed + 5, 300), 100);
+  REQUIRE(writer->head().ledger.next_seq > reader->head().ledger.next_seq);
+  const auto report = rebuild(*reader, dir.path("rebuilt"));
+  CHECK_FALSE(report.ok);
+  CHECK_THAT(report.problem, Catch::Contains("changed during the rebuild"));
+  CHECK_FALSE(fs::exists(dir.path("rebuilt")));
+  CHECK_FALSE(fs::exists(dir.path("rebuilt") + ".partial"));
 }
 
 TEST_CASE("a rebuild stops at the first event that does not verify") {
