@@ -1210,21 +1210,17 @@ Status Engine::keep_only_log(const std::string& directory, const EngineOptions& 
   // Dropped and created all at once: each change rewrites the OPTIONS file.
   std::vector<rocksdb::ColumnFamilyHandle*> dropped;
   std::vector<rocksdb::ColumnFamilyDescriptor> recreated;
-  std::vector<rocksdb::ColumnFamilyHandle*> kept;
   for (std::size_t i = 0; i < handles.size(); ++i) {
-    if (families[i].name == "default" || families[i].name == "events") {
-      kept.push_back(handles[i]);
-    } else {
-      dropped.push_back(handles[i]);
-      recreated.push_back(families[i]);
-    }
+    if (families[i].name == "default" || families[i].name == "events") continue;  // Kept.
+    dropped.push_back(handles[i]);
+    recreated.push_back(families[i]);
   }
   Status status = from_rocksdb(db->DropColumnFamilies(dropped), "drop families");
   std::vector<rocksdb::ColumnFamilyHandle*> created;
   if (status.is_ok()) {
     status = from_rocksdb(db->CreateColumnFamilies(recreated, &created), "create families");
   }
-  for (auto* list : {&dropped, &created, &kept}) {
+  for (auto* list : {&handles, &created}) {
     for (rocksdb::ColumnFamilyHandle* handle : *list) (void)db->DestroyColumnFamilyHandle(handle);
   }
   if (status.is_ok()) status = from_rocksdb(db->Close(), "close " + directory);

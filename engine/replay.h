@@ -27,8 +27,9 @@
 
 namespace lf::engine {
 
-// Events per block in a rebuilt store (blocks are a storage detail: the
-// events and their bytes are the same, the boundaries need not be).
+// Events per block in a store rebuilt from an exported file (blocks are a
+// storage detail: the events and their bytes are the same, the boundaries
+// need not be). A store rebuilt from a store keeps that store's blocks.
 inline constexpr std::size_t rebuild_block_events_max = 128;
 
 // Threads that open (verify, hash and decode) events during a rebuild,
