@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/process_memory.h"
 #include "ledger/assert.h"
 
 namespace {
@@ -187,6 +188,10 @@ Figures run(const Config& config, bool hot, const char* name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!lf::engine::keep_freed_memory()) {
+    fmt::print(stderr,
+               "engine_bench: malloc kept its default thresholds (engine/process_memory.h)\n");
+  }
   Config config;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];

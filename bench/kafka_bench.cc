@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/process_memory.h"
 #include "ledger/assert.h"
 #include "streams/broker.h"
 #include "streams/producer.h"
@@ -162,6 +163,10 @@ KafkaFigures kafka_path(const Config& config, const std::vector<Command>& comman
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!lf::engine::keep_freed_memory()) {
+    fmt::print(stderr,
+               "kafka_bench: malloc kept its default thresholds (engine/process_memory.h)\n");
+  }
   Config config;
   CLI::App app{"End-to-end durable transfers/s through the embedded Kafka broker"};
   app.add_option("--transfers", config.transfers, "Transfers (default 1,000,000)");

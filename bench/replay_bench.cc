@@ -36,6 +36,7 @@
 
 #include "engine/digest.h"
 #include "engine/engine.h"
+#include "engine/process_memory.h"
 #include "engine/replay.h"
 #include "engine/snapshot.h"
 #include "ledger/assert.h"
@@ -266,6 +267,10 @@ double median(std::vector<Figures>& runs, double Figures::*field) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!lf::engine::keep_freed_memory()) {
+    fmt::print(stderr,
+               "replay_bench: malloc kept its default thresholds (engine/process_memory.h)\n");
+  }
   Config config;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];

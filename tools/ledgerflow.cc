@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/process_memory.h"
 #include "engine/verify.h"
 #include "ledger/limits.h"
 #include "schemas/json.h"
@@ -394,6 +395,8 @@ int run_broker(int broker_count, const std::vector<std::string>& topic_texts,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Only speed depends on it (engine/process_memory.h): run on with the defaults.
+  static_cast<void>(lf::engine::keep_freed_memory());
   CLI::App app{"ledgerflow: an event-sourced double-entry ledger engine"};
   app.require_subcommand(1);
   int code = exit_ok;

@@ -1,0 +1,32 @@
+// Process-wide malloc settings for programs that run engines (the ledgerflow
+// binary and the benchmarks).
+//
+// RocksDB allocates a fresh buffer for every block it reads, decompresses or
+// builds, and the log's blocks are large: one event block per batch, about
+// 1.4 MiB for 4,096 transfers, read ahead 4 MiB at a time. glibc serves
+// requests above its mmap threshold (128 KiB at first) with a fresh mapping
+// and gives freed memory at the heap's top back to the kernel, so every such
+// buffer is faulted in again page by page. On the project VM that cost about
+// an eighth of a projection rebuild (docs/benchmarks.md#replay_bench).
+// keep_freed_memory() raises both thresholds, so that those buffers are
+// reused from the heap instead.
+//
+// Call it once at the start of main(), before any thread starts. It changes
+// nothing but malloc's policy (no effect outside glibc) and is not needed for
+// correctness; libraries never call it on their own.
+#pragma once
+
+#include <cstddef>
+
+namespace lf::engine {
+
+// Requests below this come from the heap, not from a mapping of their own:
+// glibc's largest allowed value on 64-bit.
+inline constexpr std::size_t malloc_mmap_threshold_bytes = 32u << 20;
+// Free memory at the heap's top kept for reuse before it is given back.
+inline constexpr std::size_t malloc_trim_threshold_bytes = 128u << 20;
+
+// Returns false when malloc refused a setting (then it keeps its defaults).
+[[nodiscard]] bool keep_freed_memory();
+
+}  // namespace lf::engine
