@@ -202,6 +202,11 @@ rocksdb::DBOptions store_db_options(const EngineOptions& options) {
   db_options.paranoid_checks = true;
   // One writer per store.
   db_options.allow_concurrent_memtable_write = false;
+  // Table files are read through a mapping: a block comes straight from the
+  // page cache instead of being copied into a fresh buffer first, which made
+  // rebuilds about 11% and engine_bench 4% to 10% faster on the project VM
+  // (docs/storage.md#reads).
+  db_options.allow_mmap_reads = true;
   if (options.env != nullptr) db_options.env = options.env;
   return db_options;
 }
