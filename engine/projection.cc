@@ -96,14 +96,14 @@ std::string apply_event(const ledger::Event& event, ProjectedState& state,
       [&](const auto& body) -> std::string {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, ledger::AccountOpened>) {
-          if (state.accounts.contains(body.account.id))
-            return "opens " + body.account.id + " twice";
-          state.accounts.emplace(body.account.id, body.account);
+          auto [it, inserted] = state.accounts.emplace(body.account.id, body.account);
+          if (!inserted) return "opens " + body.account.id + " twice";
+          state.account_index.emplace(it->first, &it->second);
           touch(state, "account:", body.account.id, seq);
         } else if constexpr (std::is_same_v<T, ledger::AccountClosed>) {
-          auto it = state.accounts.find(body.account);
-          if (it == state.accounts.end()) return "closes unknown account " + body.account;
-          it->second.closed = true;
+          auto it = state.account_index.find(body.account);
+          if (it == state.account_index.end()) return "closes unknown account " + body.account;
+          it->second->closed = true;
           touch(state, "account:", body.account, seq);
         } else if constexpr (std::is_same_v<T, ledger::PendingCreated>) {
           if (state.pendings.contains(body.pending.id))
@@ -122,10 +122,10 @@ std::string apply_event(const ledger::Event& event, ProjectedState& state,
       event.body);
   if (!problem.empty()) return problem;
   for (const ledger::Posting& p : event.postings) {
-    auto it = state.accounts.find(p.account);
-    if (it == state.accounts.end()) return "posts to unknown account " + p.account;
-    if (it->second.asset != p.asset) return "posts " + p.asset + " to account " + p.account;
-    if (!ledger::apply_posting(it->second.balances, p)) {
+    auto it = state.account_index.find(p.account);
+    if (it == state.account_index.end()) return "posts to unknown account " + p.account;
+    if (it->second->asset != p.asset) return "posts " + p.asset + " to account " + p.account;
+    if (!ledger::apply_posting(it->second->balances, p)) {
       return "posting to " + p.account + " underflows or overflows";
     }
     touch(state, "account:", p.account, seq);

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "engine/huge_pages.h"
 #include "ledger/sha256.h"
@@ -46,6 +47,11 @@ struct ProjectedState {
   template <typename T>
   using IdMap = std::pmr::map<std::string, T>;
   IdMap<ledger::Account> accounts{nodes.get()};
+  // The same accounts by id, hashed, for the fold's lookups (two per
+  // transfer): a red-black tree of thousands of string keys costs a dozen
+  // string compares per lookup. Points into `accounts`, whose nodes never
+  // move; only apply_event() adds accounts, to both.
+  std::unordered_map<std::string_view, ledger::Account*> account_index;
   IdMap<ledger::PendingTransfer> pendings{nodes.get()};
   IdMap<ledger::CommandRecord> commands{nodes.get()};  // Idempotency records.
   // Where the log stands: the next seq expected, the logical time of the last
