@@ -140,10 +140,14 @@ constexpr int log_zstd_level = 1;
 
 // Read options of a scan in key order over a point-lookup family: explicit
 // total order, so that a prefix extractor added to those families later
-// cannot silently confine scans to one prefix.
+// cannot silently confine scans to one prefix. A whole-family scan (trial
+// balance, digest) reads each block once, so it stays out of the block cache
+// that prefetch's point lookups need: inserting every block and evicting
+// others made a rebuild's digest of the source about 12% of its time slower.
 rocksdb::ReadOptions scan_options() {
   rocksdb::ReadOptions options;
   options.total_order_seek = true;
+  options.fill_cache = false;
   return options;
 }
 
