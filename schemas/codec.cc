@@ -503,7 +503,8 @@ Result<OpenedEvent> open_event(std::string_view input) {
   if (s->event() == nullptr || s->hash() == nullptr) {
     return Status::corruption("sealed event lacks its event or hash");
   }
-  // The verifier above checked the nested buffer too (nested_flatbuffer).
+  // The nested Event buffer, verified here once, with our limits (the
+  // schema does not declare it nested_flatbuffer, see ledgerflow.fbs).
   std::string_view event_bytes(reinterpret_cast<const char*>(s->event()->data()),
                                s->event()->size());
   flatbuffers::Verifier nested(bytes_of(event_bytes), event_bytes.size(), verifier_options());
