@@ -82,6 +82,12 @@ struct EngineOptions {
   // shallow, which measured faster for random account and command keys
   // (docs/benchmarks.md). Default: 16 MiB.
   std::size_t write_buffer_bytes = 16u << 20;
+  // Read table files through memory mappings (docs/storage.md#reads): faster
+  // (blocks come straight from the page cache), but a media error while
+  // reading a mapped file ends the process with SIGBUS instead of returning
+  // an I/O error. The store on disk is unchanged by it, and a restart
+  // recovers as after any crash. Default: true.
+  bool mmap_reads = true;
   // RocksDB environment (tests inject faults through it). Default: the OS.
   rocksdb::Env* env = nullptr;
   // Which books this shard owns (ledger/shard.h). Recorded in the store when

@@ -1,9 +1,9 @@
 // Process-wide malloc settings for programs that run engines (the ledgerflow
 // binary and the benchmarks).
 //
-// RocksDB allocates a fresh buffer for every block it reads, decompresses or
+// RocksDB allocates a fresh buffer for every block it decompresses or
 // builds, and the log's blocks are large: one event block per batch, about
-// 1.4 MiB for 4,096 transfers, read ahead 4 MiB at a time. glibc serves
+// 1.4 MiB for 4,096 transfers. glibc serves
 // requests above its mmap threshold (128 KiB at first) with a fresh mapping
 // and gives freed memory at the heap's top back to the kernel, so every such
 // buffer is faulted in again page by page. On the project VM that cost about
@@ -13,7 +13,10 @@
 //
 // Call it once at the start of main(), before any thread starts. It changes
 // nothing but malloc's policy (no effect outside glibc) and is not needed for
-// correctness; libraries never call it on their own.
+// correctness; libraries never call it on their own. The trim threshold
+// applies to each of malloc's per-thread arenas, so a long-running process
+// with many threads may keep several times 128 MiB it no longer uses: the
+// ledgerflow binary calls it for its batch commands, not for `run`.
 #pragma once
 
 #include <cstddef>

@@ -20,6 +20,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/engine.h"
@@ -395,8 +396,14 @@ int run_broker(int broker_count, const std::vector<std::string>& topic_texts,
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Only speed depends on it (engine/process_memory.h): run on with the defaults.
-  static_cast<void>(lf::engine::keep_freed_memory());
+  // Batch commands (rebuilds, verify, replays) keep freed memory for reuse
+  // (engine/process_memory.h); the long-running service and the broker keep
+  // malloc's defaults, whose per-arena trimming bounds their resident memory.
+  // Only speed depends on it, so a refusal is ignored.
+  const std::string_view subcommand = argc > 1 ? argv[1] : "";
+  if (subcommand != "run" && subcommand != "broker") {
+    static_cast<void>(lf::engine::keep_freed_memory());
+  }
   CLI::App app{"ledgerflow: an event-sourced double-entry ledger engine"};
   app.require_subcommand(1);
   int code = exit_ok;

@@ -248,15 +248,20 @@ TEST_CASE("storage faults: failing reads are errors, not crashes; the store is i
   const std::vector<ledger::Command> commands = generate_workload(default_seed + 22, 3000);
   const Reference reference = reference_of(commands);
   const std::span<const ledger::Command> all(commands);
+  // Mapped or not, table reads pass through the file API where the faults are.
+  const bool mmap_reads = GENERATE(true, false);
+  CAPTURE(mmap_reads);
   TempDir dir;
   Faulty faulty;
+  engine::EngineOptions options = faulty.options();
+  options.mmap_reads = mmap_reads;
   {
-    auto engine = open_engine(dir.path(), faulty.options());
+    auto engine = open_engine(dir.path(), options);
     apply_all(*engine, std::vector<ledger::Command>(all.begin(), all.begin() + 2000), 500);
     REQUIRE(engine->flush().is_ok());  // Into SST files, where reads can fail.
   }
   {
-    auto engine = open_engine(dir.path(), faulty.options());
+    auto engine = open_engine(dir.path(), options);
     faulty.switches.fail_sst_read = true;
     auto applied = engine->apply(all.subspan(2000, 500));
     REQUIRE_FALSE(applied.is_ok());
@@ -265,7 +270,7 @@ TEST_CASE("storage faults: failing reads are errors, not crashes; the store is i
     CHECK_FALSE((report.is_ok() && report->ok));  // An error or a failed report, never OK.
     faulty.switches.fail_sst_read = false;
   }
-  auto engine = open_engine(dir.path(), faulty.options());
+  auto engine = open_engine(dir.path(), options);
   apply_all(*engine, std::vector<ledger::Command>(all.begin() + 2000, all.end()), 500);
   check_equals_reference(*engine, reference);
 }

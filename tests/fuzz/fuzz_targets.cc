@@ -253,7 +253,9 @@ void check_event(const codec::OpenedEvent& opened, std::string_view sealed) {
   LF_ASSERT(json.find(R"("event":{"error":"not representable as JSON"})") == std::string::npos);
 }
 
-// The nested Event of a sealed event, when `bytes` verify as one.
+// The nested Event bytes of a sealed event, when `bytes` verify as a
+// SealedEvent (the nested buffer itself is not verified here: open_event
+// does that).
 const flatbuffers::Vector<std::uint8_t>* nested_event(std::string_view bytes) {
   if (bytes.size() < 8 ||
       !flatbuffers::BufferHasIdentifier(bytes.data(), codec::fb::SealedEventIdentifier())) {
