@@ -6,8 +6,9 @@
 // 1.4 MiB for 4,096 transfers. glibc serves
 // requests above its mmap threshold (128 KiB at first) with a fresh mapping
 // and gives freed memory at the heap's top back to the kernel, so every such
-// buffer is faulted in again page by page. On the project VM that cost about
-// an eighth of a projection rebuild (docs/benchmarks.md#replay_bench).
+// buffer is faulted in again page by page. On the project VM that cost 3% to
+// 13% of a projection rebuild, depending on the VM's load
+// (docs/benchmarks.md#replay_bench).
 // keep_freed_memory() raises both thresholds, so that those buffers are
 // reused from the heap instead.
 //
