@@ -159,7 +159,8 @@ Sha256 projected_digest(const ProjectedState& state) {
   digest.head(state.next_seq, state.logical_time_ms, state.chain_head);
   for (const auto& [id, a] : state.accounts) digest.account(a);
   for (const auto& [id, p] : state.pendings) digest.pending(p);
-  for (const auto& [id, r] : state.commands) digest.command(r);
+  state.commands.for_each(
+      [&](std::string_view, const ledger::CommandRecord& r) { digest.command(r); });
   for (const ledger::ExpiryKey& e : state.expiry_index()) digest.expiry(e);
   return digest.finish();
 }

@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+#include <system_error>
+#include <thread>
+
 #include "ledger/state_machine.h"
 
 namespace lf::engine {
@@ -25,6 +30,7 @@ void remember_command(const ledger::Event& event, ProjectedState& state,
   if (std::holds_alternative<ledger::PendingExpired>(event.body)) return;
   if (event.command) {
     state.open_command.clear();
+    state.open_command_slot.reset();
     state.open_linked.reset();
     const auto* rejected = std::get_if<ledger::CommandRejected>(&event.body);
     if (rejected != nullptr && rejected->field == "id") return;  // Bad or taken id.
@@ -38,14 +44,22 @@ void remember_command(const ledger::Event& event, ProjectedState& state,
       outcome.field = rejected->field;
       outcome.failed_step = rejected->failed_step;
     }
-    state.commands[event.command_id] = ledger::CommandRecord{
-        command_digest != nullptr ? *command_digest : ledger::content_digest(*event.command),
-        outcome};
+    state.open_command_slot = state.commands.add(
+        event.command_id,
+        ledger::CommandRecord{
+            command_digest != nullptr ? *command_digest : ledger::content_digest(*event.command),
+            outcome});
     state.open_command = event.command_id;
     if (std::holds_alternative<ledger::Linked>(event.command->body))
       state.open_linked = event.command;
   } else if (event.command_id == state.open_command) {
-    ++state.commands[event.command_id].outcome.event_count;
+    // A later event of the open command. Without a record (only in a log the
+    // state machine did not write: a command-less event whose id matches an
+    // empty open command) it gets an empty one, as a map's operator[] gave.
+    if (!state.open_command_slot) {
+      state.open_command_slot = state.commands.add(event.command_id, ledger::CommandRecord{});
+    }
+    state.commands.add_event(*state.open_command_slot);
   }
   if (!event.step_id.empty() && state.open_linked) {
     for (const ledger::LinkedStep& step : std::get<ledger::Linked>(state.open_linked->body).steps) {
@@ -57,12 +71,113 @@ void remember_command(const ledger::Event& event, ProjectedState& state,
       outcome.command_id = step.id;
       outcome.first_seq = event.seq;
       outcome.event_count = 1;
-      state.commands[step.id] = ledger::CommandRecord{ledger::content_digest(as_command), outcome};
+      const std::size_t slot = state.commands.add(
+          step.id, ledger::CommandRecord{ledger::content_digest(as_command), outcome});
+      // A step reusing the chain's own id replaces its record: later events
+      // count towards the step's, as a map's operator[] would have.
+      if (step.id == state.open_command) state.open_command_slot = slot;
     }
   }
 }
 
 }  // namespace
+
+std::string_view FoldedCommands::copy(std::string_view bytes) {
+  if (bytes.empty()) return {};
+  char* out = static_cast<char*>(memory_->allocate(bytes.size(), 1));
+  std::memcpy(out, bytes.data(), bytes.size());
+  return {out, bytes.size()};
+}
+
+std::size_t FoldedCommands::add(std::string_view id, const ledger::CommandRecord& record) {
+  LF_ASSERT(!sort_ran_);
+  LF_ASSERT(count_ < slots_max);
+  if (count_ == chunks_.size() * chunk_entries) {
+    void* chunk = memory_->allocate(chunk_entries * sizeof(Entry), alignof(Entry));
+    chunks_.push_back(static_cast<Entry*>(chunk));
+  }
+  const std::size_t slot = count_++;
+  Entry* e = new (&entry(slot)) Entry();
+  e->id = copy(id);
+  e->field = copy(record.outcome.field);
+  e->digest = record.content_digest;
+  e->first_seq = record.outcome.first_seq;
+  e->event_count = record.outcome.event_count;
+  e->failed_step = record.outcome.failed_step;
+  e->status = record.outcome.status;
+  e->reason = record.outcome.reason;
+  sorted_ = false;
+  return slot;
+}
+
+void FoldedCommands::add_event(std::size_t slot) {
+  LF_ASSERT(slot < count_);
+  ++entry(slot).event_count;
+}
+
+void FoldedCommands::sort() {
+  LF_ASSERT(!sort_ran_);
+  sort_ran_ = true;
+  order_.resize(count_);
+  for (std::size_t i = 0; i < count_; ++i) order_[i] = static_cast<std::uint32_t>(i);
+  // By id, then by slot: of the records for one id the last added sorts last.
+  auto before = [this](std::uint32_t a, std::uint32_t b) {
+    const int c = entry(a).id.compare(entry(b).id);
+    return c < 0 || (c == 0 && a < b);
+  };
+  // Two halves sorted side by side, then merged: the fold's thread would
+  // otherwise sort alone while the other core has little left to do.
+  const auto middle = order_.begin() + static_cast<std::ptrdiff_t>(count_ / 2);
+  std::thread first;
+  if (count_ >= parallel_sort_records_min) {
+    try {
+      first = std::thread([&] { std::sort(order_.begin(), middle, before); });
+    } catch (const std::system_error&) {
+      // No thread to be had: the same order, on this one.
+    }
+  }
+  if (first.joinable()) {
+    std::sort(middle, order_.end(), before);
+    first.join();
+    std::inplace_merge(order_.begin(), middle, order_.end(), before);
+  } else {
+    std::sort(order_.begin(), order_.end(), before);
+  }
+  // Keep the last of each run of equal ids.
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    if (i + 1 < order_.size() && entry(order_[i]).id == entry(order_[i + 1]).id) continue;
+    order_[kept++] = order_[i];
+  }
+  order_.resize(kept);
+  order_.shrink_to_fit();
+  sorted_ = true;
+}
+
+std::size_t FoldedCommands::size() const {
+  LF_ASSERT(sorted_);
+  return order_.size();
+}
+
+std::string_view FoldedCommands::id(std::size_t i) const {
+  LF_ASSERT(sorted_ && i < order_.size());
+  return entry(order_[i]).id;
+}
+
+ledger::CommandRecord FoldedCommands::record(std::size_t i) const {
+  LF_ASSERT(sorted_ && i < order_.size());
+  const Entry& e = entry(order_[i]);
+  ledger::CommandRecord r;
+  r.content_digest = e.digest;
+  r.outcome.command_id = e.id;
+  r.outcome.status = e.status;
+  r.outcome.reason = e.reason;
+  r.outcome.field = e.field;
+  r.outcome.failed_step = e.failed_step;
+  r.outcome.first_seq = e.first_seq;
+  r.outcome.event_count = e.event_count;
+  return r;
+}
 
 std::optional<ledger::Sequence> ProjectedState::last_seq_of(const std::string& key) const {
   auto it = last_seq.find(key);

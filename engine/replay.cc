@@ -10,6 +10,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "engine/digest.h"
@@ -202,8 +203,16 @@ class StoreBuilder {
                             [&](const auto& a) { return records.account(a); }));
     LF_RETURN_IF_ERROR(load(Engine::Family::pending, state.pendings,
                             [&](const auto& p) { return records.pending(p); }));
-    LF_RETURN_IF_ERROR(load(Engine::Family::commands, state.commands,
-                            [&](const auto& r) { return records.command_record(r); }));
+    {
+      Result<std::unique_ptr<Engine::BulkLoad>> commands =
+          engine_->bulk_load(Engine::Family::commands);
+      if (!commands.is_ok()) return commands.status();
+      for (std::size_t i = 0; i < state.commands.size(); ++i) {
+        LF_RETURN_IF_ERROR((*commands)->add(state.commands.id(i),
+                                            records.command_record(state.commands.record(i))));
+      }
+      LF_RETURN_IF_ERROR((*commands)->finish());
+    }
     {
       Result<std::unique_ptr<Engine::BulkLoad>> expiry = engine_->bulk_load(Engine::Family::expiry);
       if (!expiry.is_ok()) return expiry.status();
@@ -270,19 +279,25 @@ class StoreBuilder {
 // Reads a store's events on one thread and opens them (verifier, hash,
 // decode, command digest: most of a replay's work) on `openers` more, a chunk
 // at a time, so that reading, opening and applying overlap. Chunks come out
-// in log order.
+// in log order. Chunks are recycled: the events of a chunk the caller is
+// done with are decoded over (codec::open_event_into), which keeps their
+// strings' and postings' buffers instead of allocating and freeing them for
+// every event.
 class OpenedEventStream {
  public:
   struct Item {
     ledger::Sequence seq = 0;
-    std::string_view sealed;                   // Into its chunk's bytes.
-    std::optional<codec::OpenedEvent> opened;  // Empty when it did not open:
-    std::string error;                         // then why.
+    std::string_view sealed;    // Into its chunk's bytes.
+    bool ok = false;            // `opened` holds the event, else `error` says why not.
+    codec::OpenedEvent opened;  // Valid only when ok; with its command's digest.
+    std::string error;
   };
   struct Chunk {
-    std::string bytes;  // The items' sealed events, back to back.
-    std::vector<Item> items;
+    std::string bytes;        // The items' sealed events, back to back.
+    std::vector<Item> slots;  // The first `size` are this chunk's; the rest wait for reuse.
+    std::size_t size = 0;
     bool opened = false;  // GUARDED_BY(mutex_ of the stream)
+    std::span<const Item> items() const { return {slots.data(), size}; }
   };
   using ChunkPtr = std::unique_ptr<Chunk>;
 
@@ -306,8 +321,8 @@ class OpenedEventStream {
 
   // The next chunk, opened; null at the end of the log (then status() says
   // how the read ended).
-  // `used`, the chunk the caller is done with, goes back to the reader thread,
-  // which frees it: freeing decoded events is a fair share of a replay's work.
+  // `used`, the chunk the caller is done with, goes back to the reader thread
+  // to be filled again.
   ChunkPtr next(ChunkPtr used) {
     std::unique_lock lock(mutex_);
     if (used != nullptr) used_.push_back(std::move(used));
@@ -333,28 +348,35 @@ class OpenedEventStream {
 
   static ChunkPtr new_chunk() {
     ChunkPtr chunk = std::make_unique<Chunk>();
-    chunk->items.reserve(chunk_events);
+    chunk->slots.resize(chunk_events);
     return chunk;
   }
 
-  // Hands `chunk` (its items' bytes at `spans`) to the openers and starts a
-  // new one; false when the stream is stopping.
+  // Hands `chunk` (its items' bytes at `spans`) to the openers and starts
+  // another, a used one when there is one; false when the stream is stopping.
   bool push(ChunkPtr& chunk, std::vector<std::pair<std::size_t, std::size_t>>& spans) {
     const std::string_view bytes(chunk->bytes);
     for (std::size_t i = 0; i < spans.size(); ++i) {
-      chunk->items[i].sealed = bytes.substr(spans[i].first, spans[i].second);
+      chunk->slots[i].sealed = bytes.substr(spans[i].first, spans[i].second);
     }
     spans.clear();
-    std::deque<ChunkPtr> used;  // Freed below, outside the lock.
-    std::unique_lock lock(mutex_);
-    space_.wait(lock, [&] { return order_.size() < chunks_in_flight_max || stop_; });
-    if (stop_) return false;
-    order_.push_back(std::move(chunk));
-    used.swap(used_);
-    work_.notify_one();
-    lock.unlock();
-    used.clear();
-    chunk = new_chunk();
+    ChunkPtr next;
+    {
+      std::unique_lock lock(mutex_);
+      space_.wait(lock, [&] { return order_.size() < chunks_in_flight_max || stop_; });
+      if (stop_) return false;
+      order_.push_back(std::move(chunk));
+      if (!used_.empty()) {
+        next = std::move(used_.front());
+        used_.pop_front();
+      }
+      work_.notify_one();
+    }
+    if (next == nullptr) next = new_chunk();
+    next->bytes.clear();
+    next->size = 0;
+    next->opened = false;
+    chunk = std::move(next);
     return true;
   }
 
@@ -363,12 +385,12 @@ class OpenedEventStream {
     std::vector<std::pair<std::size_t, std::size_t>> spans;  // Offset and size in bytes.
     Status status =
         source.for_each_raw_event(from, [&](ledger::Sequence seq, std::string_view bytes) {
-          chunk->items.emplace_back().seq = seq;
+          chunk->slots[chunk->size++].seq = seq;
           spans.emplace_back(chunk->bytes.size(), bytes.size());
           chunk->bytes.append(bytes);
-          return chunk->items.size() < chunk_events || push(chunk, spans);
+          return chunk->size < chunk_events || push(chunk, spans);
         });
-    if (!chunk->items.empty()) (void)push(chunk, spans);
+    if (chunk->size > 0) (void)push(chunk, spans);
     std::lock_guard lock(mutex_);
     status_ = std::move(status);
     read_all_ = true;
@@ -377,14 +399,15 @@ class OpenedEventStream {
   }
 
   static void open(Chunk& chunk) {
-    for (Item& item : chunk.items) {
-      Result<codec::OpenedEvent> opened = codec::open_event(item.sealed);
-      if (opened.is_ok()) {
-        item.opened.emplace(std::move(opened).value());
-        const std::optional<ledger::Command>& command = item.opened->event.command;
-        if (command) item.opened->command_digest = ledger::content_digest(*command);
+    for (std::size_t i = 0; i < chunk.size; ++i) {
+      Item& item = chunk.slots[i];
+      Status status = codec::open_event_into(item.sealed, item.opened);
+      item.ok = status.is_ok();
+      if (item.ok) {
+        const std::optional<ledger::Command>& command = item.opened.event.command;
+        if (command) item.opened.command_digest = ledger::content_digest(*command);
       } else {
-        item.error = opened.status().message();
+        item.error = status.message();
       }
     }
   }
@@ -409,7 +432,7 @@ class OpenedEventStream {
   std::condition_variable work_;   // A chunk to open, or all is read.
   std::deque<ChunkPtr> order_;     // GUARDED_BY(mutex_): read, in log order.
   std::size_t taken_ = 0;          // GUARDED_BY(mutex_): order_'s first ones an opener took.
-  std::deque<ChunkPtr> used_;      // GUARDED_BY(mutex_): consumed, to be freed by the reader.
+  std::deque<ChunkPtr> used_;      // GUARDED_BY(mutex_): consumed, to be filled again.
   bool stop_ = false;              // GUARDED_BY(mutex_)
   bool read_all_ = false;          // GUARDED_BY(mutex_)
   Status status_;                  // GUARDED_BY(mutex_)
@@ -450,17 +473,17 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
     // Stops at the first bad event without waiting for another chunk.
     for (OpenedEventStream::ChunkPtr chunk = stream.next(nullptr); chunk != nullptr;
          chunk = report.ok ? stream.next(std::move(chunk)) : nullptr) {
-      for (const OpenedEventStream::Item& item : chunk->items) {
+      for (const OpenedEventStream::Item& item : chunk->items()) {
         const ledger::Sequence seq = item.seq;
         std::optional<EventProblem> problem;
         if (seq != state.next_seq) {
           problem =
               EventProblem{state.next_seq, fmt::format("event {} is missing", state.next_seq)};
-        } else if (!item.opened) {
+        } else if (!item.ok) {
           problem = EventProblem{seq, fmt::format("event {}: {}", seq, item.error)};
         } else {
-          problem = apply_opened(seq, *item.opened, state);
-          if (!problem) note_offset(item.opened->event, offsets);
+          problem = apply_opened(seq, item.opened, state);
+          if (!problem) note_offset(item.opened.event, offsets);
         }
         if (problem) {
           fail(report.ok, report.bad_seq, report.problem, problem->seq, std::move(problem->text));
@@ -471,6 +494,7 @@ Result<RebuildReport> rebuild_projections(Engine& source, const std::string& int
     }
     if (report.ok) status = stream.status();
   }
+  state.commands.sort();  // The fold is over.
   if (status.code() == Status::Code::corruption) {
     fail(report.ok, report.bad_seq, report.problem, state.next_seq,
          fmt::format("event {}: {}", state.next_seq, status.message()));
@@ -758,6 +782,7 @@ Result<LogReplayReport> replay_log_file(const std::string& path, const std::stri
   LF_RETURN_IF_ERROR(write_failure);
   report.file = std::move(file).value();
   if (!report.file.ok || !rebuild) return report;
+  state.commands.sort();  // The fold is over.
   report.rebuilt = true;
   report.state_digest = projected_digest(state);
   if (builder) {

@@ -39,6 +39,7 @@ Status check_log(Engine& engine, VerifyReport& report, Rebuilt& state) {
     ++report.events_checked;
     return true;
   });
+  state.commands.sort();  // The fold is over.
   const ledger::Sequence expected = state.next_seq;
   if (status.code() == Status::Code::corruption) {
     fail(report, expected, fmt::format("event {}: {}", expected, status.message()));
@@ -123,10 +124,11 @@ Status check_pendings(Engine& engine, VerifyReport& report, const Rebuilt& state
 }
 
 Status check_commands(Engine& engine, VerifyReport& report, const Rebuilt& state) {
-  auto rebuilt = state.commands.begin();
+  std::size_t rebuilt = 0;  // In state.commands, in id order like the scan.
   Status status = engine.for_each_command_record([&](const ledger::CommandRecord& stored) {
     const std::string& id = stored.outcome.command_id;
-    if (rebuilt == state.commands.end() || rebuilt->first != id || !(rebuilt->second == stored)) {
+    if (rebuilt == state.commands.size() || state.commands.id(rebuilt) != id ||
+        !(state.commands.record(rebuilt) == stored)) {
       fail(report, std::nullopt, "idempotency record of " + id + " differs from the log");
       return false;
     }
@@ -138,9 +140,10 @@ Status check_commands(Engine& engine, VerifyReport& report, const Rebuilt& state
     return Status::ok();
   }
   if (!status.is_ok()) return status;
-  if (report.ok && rebuilt != state.commands.end()) {
-    fail(report, rebuilt->second.outcome.first_seq,
-         "command " + rebuilt->first + " is in the log but has no idempotency record");
+  if (report.ok && rebuilt != state.commands.size()) {
+    const ledger::CommandRecord missing = state.commands.record(rebuilt);
+    fail(report, missing.outcome.first_seq,
+         "command " + missing.outcome.command_id + " is in the log but has no idempotency record");
   }
   return Status::ok();
 }

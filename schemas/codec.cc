@@ -50,6 +50,15 @@ std::string str(const flatbuffers::String* s) {
   return s->str();
 }
 
+// str() into `out`, keeping its buffer: a replay decodes into recycled events.
+void assign(std::string& out, const flatbuffers::String* s) {
+  if (s == nullptr || !charge(s->size())) {
+    out.clear();
+    return;
+  }
+  out.assign(s->c_str(), s->size());
+}
+
 // Cost charged per decoded vector element (legs, steps, postings, commands).
 constexpr std::size_t element_charge_bytes = 64;
 
@@ -250,14 +259,14 @@ std::pair<fb::EventBody, Offset<void>> write_event_body(FlatBufferBuilder& b,
   return {static_cast<fb::EventBody>(body.index() + 1), offset};
 }
 
-Result<ledger::EventBody> read_event_body(const fb::Event& e) {
-  using ledger::EventBody;
-  const void* body = e.body();
-  if (body == nullptr) return Status::corruption("event has no body");
+// Decodes the body into `body`, in place (an event body's alternatives are
+// built where they stay, not moved through a Result).
+Status read_event_body(const fb::Event& e, ledger::EventBody& body) {
+  if (e.body() == nullptr) return Status::corruption("event has no body");
   switch (e.body_type()) {
     case fb::EventBody::AccountOpened: {
       const auto* v = e.body_as_AccountOpened();
-      ledger::Account a;
+      ledger::Account& a = body.emplace<ledger::AccountOpened>().account;
       a.id = str(v->account());
       a.asset = str(v->asset());
       a.scale = v->scale();
@@ -265,15 +274,22 @@ Result<ledger::EventBody> read_event_body(const fb::Event& e) {
       a.credits_must_not_exceed_debits = v->credits_must_not_exceed_debits();
       a.overdraft_limit = v->overdraft_limit();
       a.metadata = str(v->metadata());
-      return EventBody(ledger::AccountOpened{std::move(a)});
+      return Status::ok();
     }
     case fb::EventBody::AccountClosed:
-      return EventBody(ledger::AccountClosed{str(e.body_as_AccountClosed()->account())});
+      body.emplace<ledger::AccountClosed>(str(e.body_as_AccountClosed()->account()));
+      return Status::ok();
     case fb::EventBody::TransferPosted: {
       const auto* v = e.body_as_TransferPosted();
-      return EventBody(ledger::TransferPosted{str(v->transfer_id()), str(v->debit_account()),
-                                              str(v->credit_account()), str(v->asset()),
-                                              v->amount(), str(v->reference())});
+      auto* t = std::get_if<ledger::TransferPosted>(&body);
+      if (t == nullptr) t = &body.emplace<ledger::TransferPosted>();
+      assign(t->transfer_id, v->transfer_id());
+      assign(t->debit_account, v->debit_account());
+      assign(t->credit_account, v->credit_account());
+      assign(t->asset, v->asset());
+      t->amount = v->amount();
+      assign(t->reference, v->reference());
+      return Status::ok();
     }
     case fb::EventBody::PendingCreated: {
       const auto* v = e.body_as_PendingCreated();
@@ -284,30 +300,36 @@ Result<ledger::EventBody> read_event_body(const fb::Event& e) {
                                 v->amount(),
                                 v->expires_at_ms(),
                                 ledger::PendingState::pending};
-      return EventBody(ledger::PendingCreated{std::move(p), str(v->reference())});
+      body.emplace<ledger::PendingCreated>(std::move(p), str(v->reference()));
+      return Status::ok();
     }
     case fb::EventBody::PendingPosted: {
       const auto* v = e.body_as_PendingPosted();
-      return EventBody(
-          ledger::PendingPosted{str(v->pending_id()), v->amount_posted(), v->amount_released()});
+      body.emplace<ledger::PendingPosted>(str(v->pending_id()), v->amount_posted(),
+                                          v->amount_released());
+      return Status::ok();
     }
     case fb::EventBody::PendingVoided: {
       const auto* v = e.body_as_PendingVoided();
-      return EventBody(ledger::PendingVoided{str(v->pending_id()), v->amount_released()});
+      body.emplace<ledger::PendingVoided>(str(v->pending_id()), v->amount_released());
+      return Status::ok();
     }
     case fb::EventBody::PendingExpired: {
       const auto* v = e.body_as_PendingExpired();
-      return EventBody(ledger::PendingExpired{str(v->pending_id()), v->amount_released()});
+      body.emplace<ledger::PendingExpired>(str(v->pending_id()), v->amount_released());
+      return Status::ok();
     }
     case fb::EventBody::JournalPosted: {
       const auto* v = e.body_as_JournalPosted();
-      return EventBody(ledger::JournalPosted{str(v->journal_id()), str(v->reference())});
+      body.emplace<ledger::JournalPosted>(str(v->journal_id()), str(v->reference()));
+      return Status::ok();
     }
     case fb::EventBody::CommandRejected: {
       const auto* v = e.body_as_CommandRejected();
       if (v->reason() > fb::RejectReason::MAX) return Status::corruption("unknown reject reason");
-      return EventBody(ledger::CommandRejected{static_cast<ledger::RejectReason>(v->reason()),
-                                               str(v->field()), v->failed_step()});
+      body.emplace<ledger::CommandRejected>(static_cast<ledger::RejectReason>(v->reason()),
+                                            str(v->field()), v->failed_step());
+      return Status::ok();
     }
     default:
       break;
@@ -315,36 +337,47 @@ Result<ledger::EventBody> read_event_body(const fb::Event& e) {
   return Status::corruption(fmt::format("unknown event type {}", static_cast<int>(e.body_type())));
 }
 
-Result<ledger::Event> read_event(const fb::Event& e) {
-  ledger::Event event;
+// Decodes into `event`, in place, overwriting every field; an event decoded
+// before keeps its buffers (strings, postings) for this one.
+Status read_event(const fb::Event& e, ledger::Event& event) {
   const fb::Envelope* env = e.envelope();
   if (env == nullptr) return Status::corruption("event has no envelope");
   event.seq = env->seq();
-  event.command_id = str(env->command_id());
-  event.step_id = str(env->step_id());
+  assign(event.command_id, env->command_id());
+  assign(event.step_id, env->step_id());
   event.timestamp_ms = env->timestamp_ms();
   event.source = read_source(env->source());
   event.rules_version = env->rules_version();
   if (e.command() != nullptr) {
-    Result<ledger::Command> command = read_command(*e.command());
-    if (!command.is_ok()) return Status::corruption(command.status().message());
-    event.command = std::move(command).value();
+    if (!event.command) event.command.emplace();
+    Status status = read_command_into(*e.command(), *event.command);
+    if (!status.is_ok()) return Status::corruption(status.message());
     event.command->source = event.source;
+  } else {
+    event.command.reset();
   }
-  Result<ledger::EventBody> body = read_event_body(e);
-  if (!body.is_ok()) return body.status();
-  event.body = std::move(body).value();
-  if (e.postings() != nullptr && charge_elements(e.postings())) {
+  LF_RETURN_IF_ERROR(read_event_body(e, event.body));
+  // resize(), not clear(): the postings kept are overwritten field by field,
+  // so their strings keep their buffers.
+  if (e.postings() == nullptr || !charge_elements(e.postings())) {
+    event.postings.clear();
+  } else {
+    event.postings.resize(e.postings()->size());
+    auto out = event.postings.begin();
     for (const fb::Posting* p : *e.postings()) {
       if (static_cast<int>(p->side()) > 1 || static_cast<int>(p->bucket()) > 1) {
         return Status::corruption("posting has an unknown side or bucket");
       }
-      event.postings.push_back(
-          {str(p->account()), str(p->asset()), static_cast<ledger::Side>(p->side()),
-           static_cast<ledger::Bucket>(p->bucket()), p->increase(), p->amount()});
+      assign(out->account, p->account());
+      assign(out->asset, p->asset());
+      out->side = static_cast<ledger::Side>(p->side());
+      out->bucket = static_cast<ledger::Bucket>(p->bucket());
+      out->increase = p->increase();
+      out->amount = p->amount();
+      ++out;
     }
   }
-  return event;
+  return Status::ok();
 }
 
 }  // namespace
@@ -357,15 +390,14 @@ Offset<fb::Command> write_command(FlatBufferBuilder& b, const ledger::Command& c
   return fb::CreateCommand(b, id, command.timestamp_ms, static_cast<fb::CommandBody>(type), body);
 }
 
-Result<ledger::Command> read_command(const fb::Command& c) {
-  ledger::Command command;
-  command.id = str(c.id());
+Status read_command_into(const fb::Command& c, ledger::Command& command) {
+  assign(command.id, c.id());
   command.timestamp_ms = c.timestamp_ms();
-  const auto type = static_cast<std::uint8_t>(c.body_type());
+  command.source = {};
   if (c.body_type() == fb::CommandBody::Linked) {
     const fb::Linked* linked = c.body_as_Linked();
     if (linked == nullptr) return Status::invalid_argument("command has no body");
-    ledger::Linked out;
+    ledger::Linked& out = command.body.emplace<ledger::Linked>();
     if (linked->steps() != nullptr && charge_elements(linked->steps())) {
       for (const fb::LinkedStep* step : *linked->steps()) {
         Result<ledger::StepBody> body = read_simple_body<ledger::StepBody>(
@@ -377,12 +409,38 @@ Result<ledger::Command> read_command(const fb::Command& c) {
         out.steps.push_back({str(step->id()), std::move(body).value()});
       }
     }
-    command.body = std::move(out);
-    return command;
+    return Status::ok();
   }
-  Result<ledger::CommandBody> body = read_simple_body<ledger::CommandBody>(type, c.body());
-  if (!body.is_ok()) return body.status();
-  command.body = std::move(body).value();
+  if (c.body() == nullptr) return Status::invalid_argument("command has no body");
+  switch (c.body_type()) {
+    case fb::CommandBody::Transfer: {
+      // The common case, decoded where it stays (a recycled command keeps
+      // its strings' buffers).
+      const fb::Transfer& v = *c.body_as_Transfer();
+      auto* t = std::get_if<ledger::Transfer>(&command.body);
+      if (t == nullptr) t = &command.body.emplace<ledger::Transfer>();
+      assign(t->debit_account, v.debit_account());
+      assign(t->credit_account, v.credit_account());
+      t->amount = v.amount();
+      assign(t->asset, v.asset());
+      t->pending = v.pending();
+      t->timeout_s = v.timeout_s();
+      assign(t->reference, v.reference());
+      return Status::ok();
+    }
+    default: {
+      Result<ledger::CommandBody> body =
+          read_simple_body<ledger::CommandBody>(static_cast<std::uint8_t>(c.body_type()), c.body());
+      if (!body.is_ok()) return body.status();
+      command.body = std::move(body).value();
+      return Status::ok();
+    }
+  }
+}
+
+Result<ledger::Command> read_command(const fb::Command& c) {
+  ledger::Command command;
+  LF_RETURN_IF_ERROR(read_command_into(c, command));
   return command;
 }
 
@@ -493,6 +551,12 @@ std::string EventEncoder::seal(std::string_view event_bytes, const Sha256& hash)
 
 Result<OpenedEvent> open_event(std::string_view input) {
   OpenedEvent opened;
+  LF_RETURN_IF_ERROR(open_event_into(input, opened));
+  return opened;
+}
+
+Status open_event_into(std::string_view input, OpenedEvent& opened) {
+  opened.command_digest.reset();
   const std::string_view sealed = aligned(input, opened.storage);
   flatbuffers::Verifier verifier(bytes_of(sealed), sealed.size(), verifier_options());
   if (!has_identifier(sealed, fb::SealedEventIdentifier()) ||
@@ -514,15 +578,14 @@ Result<OpenedEvent> open_event(std::string_view input) {
   if (sha256(event_bytes) != opened.hash) return Status::corruption("event hash mismatch");
   const fb::Event* e = flatbuffers::GetRoot<fb::Event>(event_bytes.data());
   BudgetScope budget(sealed.size());
-  Result<ledger::Event> event = read_event(*e);
+  Status status = read_event(*e, opened.event);
   if (budget.exhausted()) return Status::corruption("event decodes to more than it holds");
-  if (!event.is_ok()) return event.status();
-  opened.event = std::move(event).value();
+  LF_RETURN_IF_ERROR(status);
   opened.prev_hash = from_fb(e->envelope()->prev_hash());
   if (!ledger::postings_balance(opened.event.postings)) {
     return Status::corruption("event postings do not balance");  // Double entry, after reading.
   }
-  return opened;
+  return Status::ok();
 }
 
 // ---------------------------------------------------------------- outcomes

@@ -45,6 +45,9 @@ flatbuffers::Offset<fb::Command> write_command(flatbuffers::FlatBufferBuilder& b
                                                const ledger::Command& command);
 // Converts a verified command table. Fails on a missing or unknown body type.
 Result<ledger::Command> read_command(const fb::Command& command);
+// The same into `command`, overwriting every field and keeping the buffers of
+// a command read before. On failure `command` holds a partial decode.
+[[nodiscard]] Status read_command_into(const fb::Command& command_table, ledger::Command& command);
 
 // A finished buffer with the "LFC1" identifier.
 std::string encode_command(const ledger::Command& command);
@@ -93,6 +96,11 @@ std::string_view aligned(std::string_view bytes, std::string& storage);
 // Verifies a SealedEvent, its nested Event, that `hash` is the SHA-256 of the
 // nested bytes and that the postings balance. Status::corruption otherwise.
 Result<OpenedEvent> open_event(std::string_view sealed_bytes);
+// The same into `opened`, overwriting every field: a reader that opens many
+// events recycles one OpenedEvent (and its strings' and postings' buffers)
+// instead of building and moving a new one each time. On failure `opened`
+// holds a partial decode and must not be used.
+[[nodiscard]] Status open_event_into(std::string_view sealed_bytes, OpenedEvent& opened);
 
 // ---------------------------------------------------------------- outcomes
 
