@@ -88,6 +88,14 @@ struct EngineOptions {
   // an I/O error. The store on disk is unchanged by it, and a restart
   // recovers as after any crash. Default: true.
   bool mmap_reads = true;
+  // Table files the store keeps open (and mapped) at once; others are opened
+  // when read and closed again, least recently used first. Without a cap
+  // every file stays open: the log's files are never merged (about 170 per GB
+  // of log, docs/storage.md#compression), so a store of a few GB would run
+  // into the process's open-file limit (often 1,024) or vm.max_map_count.
+  // RocksDB keeps 10 of these for other files and raises anything below 20
+  // to 20; -1 keeps every file open. Default: 1,000.
+  int open_files_max = 1000;
   // RocksDB environment (tests inject faults through it). Default: the OS.
   rocksdb::Env* env = nullptr;
   // Which books this shard owns (ledger/shard.h). Recorded in the store when

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/process_files.h"
 #include "engine/process_memory.h"
 #include "engine/verify.h"
 #include "ledger/limits.h"
@@ -404,6 +405,10 @@ int main(int argc, char** argv) {
   if (subcommand != "run" && subcommand != "broker") {
     static_cast<void>(lf::engine::keep_freed_memory());
   }
+  // Every store keeps up to EngineOptions::open_files_max files open, and
+  // `run` opens one per partition (engine/process_files.h). If the limit
+  // stays low, opening files fails with an I/O error, which is reported.
+  static_cast<void>(lf::engine::raise_open_files_limit());
   CLI::App app{"ledgerflow: an event-sourced double-entry ledger engine"};
   app.require_subcommand(1);
   int code = exit_ok;
