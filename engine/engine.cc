@@ -43,12 +43,9 @@ using UnflushedMap =
 template <typename T>
 auto store_into(UnflushedMap<T>& map) {
   return [&map](const std::string& id, std::optional<T>&& value) {
-    auto it = map.find(id);
-    if (it == map.end()) {
-      map.emplace(id, std::move(value));
-    } else {
-      it->second = std::move(value);
-    }
+    // One lookup: try_emplace leaves `value` alone when the id is there.
+    auto [it, inserted] = map.try_emplace(id, std::move(value));
+    if (!inserted) it->second = std::move(value);
   };
 }
 
@@ -58,6 +55,11 @@ auto store_into(UnflushedMap<T>& map) {
 // flush (absent: deleted, or created and rolled back). Lookups only: what is
 // written comes out sorted (put(), merged scans), never in hash order.
 struct Engine::Projections {
+  // Most entries are idempotency records, one per command: room for a whole
+  // flush's worth from the start, so that the map never rehashes its tens of
+  // thousands of nodes while batches are decided.
+  Projections() { commands.reserve(projections_flush_events_max); }
+
   UnflushedMap<ledger::Account> accounts;
   UnflushedMap<ledger::PendingTransfer> pendings;
   UnflushedMap<ledger::CommandRecord> commands;
@@ -205,7 +207,7 @@ void use_log_compaction(rocksdb::ColumnFamilyOptions& cf) {
 int table_cache_shard_bits(int open_files_max) {
   constexpr int rocksdb_other_files = 10;  // What RocksDB keeps of the cap for non-table files.
   constexpr int files_per_shard_min = 16;
-  constexpr int shard_bits_max = 6;  // RocksDB's default.
+  constexpr int shard_bits_max = 6;               // RocksDB's default.
   if (open_files_max < 0) return shard_bits_max;  // No cap: every file stays open anyway.
   int bits = 0;
   while (bits < shard_bits_max &&
@@ -746,6 +748,9 @@ Status Engine::prefetch(std::span<const ledger::Command> commands, ledger::Worki
     ledger::collect_keys(command, keys);
     time_max = std::max(time_max, command.timestamp_ms);
   }
+  // Pendings bring their two accounts; expiries add a few of each.
+  state.reserve(keys.accounts.size() + 2 * keys.pendings.size(), keys.pendings.size(),
+                keys.commands.size());
   LF_RETURN_IF_ERROR(load_commands(keys.commands, state));
   LF_RETURN_IF_ERROR(load_due_expiries(time_max, state, keys.pendings));
   LF_RETURN_IF_ERROR(load_pendings(keys.pendings, state, keys.accounts));

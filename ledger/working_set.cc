@@ -6,11 +6,11 @@ namespace lf::ledger {
 
 namespace {
 
+// Keeps the first value loaded for an id. One lookup: try_emplace leaves
+// `value` alone when the id is there.
 template <typename Map, typename T>
 void load(Map& map, std::string_view id, std::optional<T> value) {
-  auto it = map.find(id);
-  if (it != map.end()) return;
-  map.emplace(std::string(id), typename Map::mapped_type{std::move(value), false, false});
+  map.try_emplace(std::string(id), typename Map::mapped_type{std::move(value), false, false});
 }
 
 template <typename Map>
@@ -40,6 +40,15 @@ void WorkingSet::load_pending(std::string_view id, std::optional<PendingTransfer
 void WorkingSet::load_command(std::string_view id, std::optional<CommandRecord> value) {
   load(commands_, id, std::move(value));
 }
+void WorkingSet::reserve(std::size_t accounts, std::size_t pendings, std::size_t commands) {
+  accounts_.reserve(accounts);
+  pendings_.reserve(pendings);
+  commands_.reserve(commands);
+  account_order_.reserve(accounts);
+  pending_order_.reserve(pendings);
+  command_order_.reserve(commands);
+}
+
 void WorkingSet::load_expiry(TimestampMs expires_at_ms, std::string_view pending_id) {
   expiry_queue_.emplace(expires_at_ms, std::string(pending_id));
 }
@@ -58,8 +67,7 @@ const ExpiryKey* WorkingSet::first_expiry() const {
 }
 
 template <typename T>
-void WorkingSet::put(Map<T>& map, std::vector<std::string>& order, const std::string& id,
-                     const T& value) {
+void WorkingSet::put(Map<T>& map, Order<T>& order, const std::string& id, const T& value) {
   auto it = map.find(id);
   if (it == map.end()) {
     // Writing a key nobody loaded is fine only for new keys the state machine
@@ -76,7 +84,7 @@ void WorkingSet::put(Map<T>& map, std::vector<std::string>& order, const std::st
   slot.dirty = true;
   if (!slot.listed) {
     slot.listed = true;
-    order.push_back(id);
+    order.push_back(&*it);
   }
 }
 

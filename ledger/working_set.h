@@ -72,6 +72,9 @@ class WorkingSet {
   void load_command(std::string_view id, std::optional<CommandRecord> value);
   // A stored expiry entry that is due within the batch's time range.
   void load_expiry(TimestampMs expires_at_ms, std::string_view pending_id);
+  // Room for this many loads of each kind, so that the maps do not rehash as
+  // they fill (a hint: more loads still work).
+  void reserve(std::size_t accounts, std::size_t pendings, std::size_t commands);
   bool account_loaded(std::string_view id) const { return accounts_.contains(key(id)); }
   bool pending_loaded(std::string_view id) const { return pendings_.contains(key(id)); }
   bool command_loaded(std::string_view id) const { return commands_.contains(key(id)); }
@@ -110,30 +113,30 @@ class WorkingSet {
   // Calls fn(id, value-or-nullptr) for each account written during the batch.
   template <typename Fn>
   void for_each_dirty_account(Fn&& fn) const {
-    for_each_dirty(accounts_, account_order_, fn);
+    for_each_dirty<Account>(account_order_, fn);
   }
   template <typename Fn>
   void for_each_dirty_pending(Fn&& fn) const {
-    for_each_dirty(pendings_, pending_order_, fn);
+    for_each_dirty<PendingTransfer>(pending_order_, fn);
   }
   template <typename Fn>
   void for_each_dirty_command(Fn&& fn) const {
-    for_each_dirty(commands_, command_order_, fn);
+    for_each_dirty<CommandRecord>(command_order_, fn);
   }
   // Moves every written entry out, in the order first dirtied:
   // fn(id, std::optional<T>&& value), empty for absent. The working set is
   // spent afterwards: call these last, once per batch.
   template <typename Fn>
   void take_dirty_accounts(Fn&& fn) {
-    take_dirty(accounts_, account_order_, fn);
+    take_dirty<Account>(account_order_, fn);
   }
   template <typename Fn>
   void take_dirty_pendings(Fn&& fn) {
-    take_dirty(pendings_, pending_order_, fn);
+    take_dirty<PendingTransfer>(pending_order_, fn);
   }
   template <typename Fn>
   void take_dirty_commands(Fn&& fn) {
-    take_dirty(commands_, command_order_, fn);
+    take_dirty<CommandRecord>(command_order_, fn);
   }
   // Expiry index changes: key -> present (put) or absent (delete), key order.
   const std::map<ExpiryKey, bool>& expiry_changes() const { return expiry_changes_; }
@@ -144,25 +147,30 @@ class WorkingSet {
 
   static std::string_view key(std::string_view id) { return id; }
 
+  // The entries first dirtied, in order: pointers into a map's nodes, which
+  // stay put (entries are never erased), so listing them needs no lookups.
+  template <typename T>
+  using Order = std::vector<typename Map<T>::value_type*>;
+
   template <typename T, typename Fn>
-  static void take_dirty(Map<T>& map, std::vector<std::string>& order, Fn& fn) {
-    for (const std::string& id : order) {
-      Slot<T>& slot = map.find(id)->second;
-      if (slot.dirty) fn(id, std::move(slot.value));
+  static void take_dirty(Order<T>& order, Fn& fn) {
+    for (auto* entry : order) {
+      Slot<T>& slot = entry->second;
+      if (slot.dirty) fn(entry->first, std::move(slot.value));
       slot.dirty = false;
     }
     order.clear();
   }
   template <typename T, typename Fn>
-  static void for_each_dirty(const Map<T>& map, const std::vector<std::string>& order, Fn& fn) {
-    for (const std::string& id : order) {
-      const Slot<T>& slot = map.find(id)->second;
-      if (slot.dirty) fn(id, slot.value ? &*slot.value : nullptr);
+  static void for_each_dirty(const Order<T>& order, Fn& fn) {
+    for (const auto* entry : order) {
+      const Slot<T>& slot = entry->second;
+      if (slot.dirty) fn(entry->first, slot.value ? &*slot.value : nullptr);
     }
   }
 
   template <typename T>
-  void put(Map<T>& map, std::vector<std::string>& order, const std::string& id, const T& value);
+  void put(Map<T>& map, Order<T>& order, const std::string& id, const T& value);
 
   struct AccountUndo {
     std::string id;
@@ -193,9 +201,9 @@ class WorkingSet {
   Map<Account> accounts_;
   Map<PendingTransfer> pendings_;
   Map<CommandRecord> commands_;
-  std::vector<std::string> account_order_;
-  std::vector<std::string> pending_order_;
-  std::vector<std::string> command_order_;
+  Order<Account> account_order_;
+  Order<PendingTransfer> pending_order_;
+  Order<CommandRecord> command_order_;
   std::set<ExpiryKey> expiry_queue_;
   std::map<ExpiryKey, bool> expiry_changes_;
   bool savepoint_open_ = false;
