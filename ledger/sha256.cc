@@ -15,16 +15,45 @@ const EVP_MD* sha256_md() {
   return md;
 }
 
+// One thread's contexts for sha256(): EVP_Digest() allocates, initialises
+// and frees a context (and the provider's state) on every call, 40 to 60 ns
+// on top of the 120 to 300 ns that hashing an event or a command takes.
+// Copying a context initialised once is cheaper than initialising one.
+class ThreadContexts {
+ public:
+  ThreadContexts() : initialised_(EVP_MD_CTX_new()), working_(EVP_MD_CTX_new()) {
+    LF_ASSERT(initialised_ != nullptr && working_ != nullptr);
+    const int ok = EVP_DigestInit_ex2(initialised_, sha256_md(), nullptr);
+    LF_ASSERT(ok == 1);
+  }
+  ~ThreadContexts() {
+    EVP_MD_CTX_free(working_);
+    EVP_MD_CTX_free(initialised_);
+  }
+  ThreadContexts(const ThreadContexts&) = delete;
+  ThreadContexts& operator=(const ThreadContexts&) = delete;
+
+  Sha256 digest(std::string_view bytes) {
+    Sha256 digest{};
+    unsigned int length = 0;
+    const int copied = EVP_MD_CTX_copy_ex(working_, initialised_);
+    const int updated = EVP_DigestUpdate(working_, bytes.data(), bytes.size());
+    const int finished = EVP_DigestFinal_ex(working_, digest.data(), &length);
+    LF_ASSERT(copied == 1 && updated == 1 && finished == 1);
+    LF_ASSERT(length == digest.size());
+    return digest;
+  }
+
+ private:
+  EVP_MD_CTX* initialised_;
+  EVP_MD_CTX* working_;
+};
+
 }  // namespace
 
 Sha256 sha256(std::string_view bytes) {
-  Sha256 digest{};
-  unsigned int length = 0;
-  const int ok =
-      EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, sha256_md(), nullptr);
-  LF_ASSERT(ok == 1);
-  LF_ASSERT(length == digest.size());
-  return digest;
+  thread_local ThreadContexts contexts;
+  return contexts.digest(bytes);
 }
 
 Sha256Hasher::Sha256Hasher() : context_(EVP_MD_CTX_new()) {
