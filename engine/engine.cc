@@ -56,9 +56,11 @@ auto store_into(UnflushedMap<T>& map) {
 // written comes out sorted (put(), merged scans), never in hash order.
 struct Engine::Projections {
   // Most entries are idempotency records, one per command: room for a whole
-  // flush's worth from the start, so that the map never rehashes its tens of
-  // thousands of nodes while batches are decided.
-  Projections() { commands.reserve(projections_flush_events_max); }
+  // flush's worth (`flush_events`) from the start, so that the map never
+  // rehashes its tens of thousands of nodes while batches are decided.
+  explicit Projections(std::uint64_t flush_events) {
+    commands.reserve(static_cast<std::size_t>(flush_events));
+  }
 
   UnflushedMap<ledger::Account> accounts;
   UnflushedMap<ledger::PendingTransfer> pendings;
@@ -202,13 +204,13 @@ void use_log_compaction(rocksdb::ColumnFamilyOptions& cf) {
 }
 
 // RocksDB's table cache rounds each shard's capacity up to at least one file,
-// so with its default 64 shards a cap of 20 files kept 64 open. Shards of at
+// so with its default 64 shards a cap of 20 files kept 48 of 89 open. Shards of at
 // least 16 files each keep the overshoot under a sixteenth.
 int table_cache_shard_bits(int open_files_max) {
   constexpr int rocksdb_other_files = 10;  // What RocksDB keeps of the cap for non-table files.
   constexpr int files_per_shard_min = 16;
   constexpr int shard_bits_max = 6;               // RocksDB's default.
-  if (open_files_max < 0) return shard_bits_max;  // No cap: every file stays open anyway.
+  if (open_files_max < 0) return shard_bits_max;  // No cap (-1): every file stays open anyway.
   int bits = 0;
   while (bits < shard_bits_max &&
          (2 << bits) * files_per_shard_min <= open_files_max - rocksdb_other_files) {
@@ -230,7 +232,9 @@ rocksdb::DBOptions store_db_options(const EngineOptions& options) {
   // fresh buffer first: rebuilds about 11% and engine_bench 4% to 10% faster
   // on the project VM (docs/storage.md#reads).
   db_options.allow_mmap_reads = options.mmap_reads;
-  db_options.max_open_files = options.open_files_max;
+  // Any negative value means no cap (RocksDB's -1; it would clip other
+  // negative values to 20).
+  db_options.max_open_files = options.open_files_max < 0 ? -1 : options.open_files_max;
   db_options.table_cache_numshardbits = table_cache_shard_bits(options.open_files_max);
   if (options.env != nullptr) db_options.env = options.env;
   return db_options;
@@ -249,9 +253,15 @@ std::vector<rocksdb::ColumnFamilyDescriptor> store_families(const EngineOptions&
   return families;
 }
 
+// Sorts views and copies each distinct id once: sorting the strings
+// themselves moved them about a dozen times each (10% of the deciding
+// thread for 8,192 account ids a batch).
 void sort_unique(std::vector<std::string>& v) {
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
+  std::vector<std::string_view> views(v.begin(), v.end());
+  std::sort(views.begin(), views.end());
+  views.erase(std::unique(views.begin(), views.end()), views.end());
+  std::vector<std::string> sorted(views.begin(), views.end());
+  v = std::move(sorted);
 }
 
 // Accounts an event concerns, for the history index: each distinct account in
@@ -352,7 +362,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
   engine->directory_ = directory;
   engine->options_ = options;
   engine->cache_ = std::make_unique<AccountCache>();
-  engine->unflushed_ = std::make_unique<Projections>();
+  engine->unflushed_ = std::make_unique<Projections>(engine->flush_events_max());
 
   const rocksdb::DBOptions db_options = store_db_options(options);
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = store_families(options);
@@ -488,7 +498,7 @@ Status Engine::flush_projections() {
   unflushed_->put(batch, records_, accounts_, pending_, commands_, expiry_);
   batch.Put(meta_, meta_projected_key, encode_head(head_));
   LF_RETURN_IF_ERROR(write(batch, options_.sync_commits, "flush projections"));
-  unflushed_ = std::make_unique<Projections>();
+  unflushed_ = std::make_unique<Projections>(flush_events_max());
   projected_ = head_;
   return Status::ok();
 }
@@ -682,19 +692,24 @@ Status Engine::load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& 
 
 Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state) {
   sort_unique(ids);
-  load_unflushed<ledger::Account>(
-      ids, [&](const std::string& id, const std::optional<ledger::Account>& value) {
-        state.load_account(id, value);
-      });
+  // The account cache first: decide_batch() puts every batch's account
+  // writes into it as it hands them to unflushed_, so an account it holds is
+  // the newest decided value, unflushed or not, and needs no other lookup.
+  // The unflushed maps are for accounts the cache dropped (it is cleared
+  // when full) or never had (created and rolled back: absent).
   std::vector<std::string> misses;
-  for (const std::string& id : ids) {
+  for (std::string& id : ids) {
     auto it = cache_->accounts.find(id);
     if (it != cache_->accounts.end()) {
       state.load_account(id, it->second);
     } else {
-      misses.push_back(id);
+      misses.push_back(std::move(id));
     }
   }
+  load_unflushed<ledger::Account>(
+      misses, [&](const std::string& id, const std::optional<ledger::Account>& value) {
+        state.load_account(id, value);
+      });
   return multi_get(*db_, accounts_, misses, [&](const std::string& id, const std::string_view* b) {
     if (b == nullptr) {
       state.load_account(id, std::nullopt);
@@ -867,16 +882,18 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   return batch;
 }
 
+std::uint64_t Engine::flush_events_max() const {
+  return options_.projections_flush_events != 0 ? options_.projections_flush_events
+                                                : projections_flush_events_max;
+}
+
 void Engine::maybe_flush_with(Decided& batch) {
-  const std::uint64_t events_max = options_.projections_flush_events != 0
-                                       ? options_.projections_flush_events
-                                       : projections_flush_events_max;
-  if (unflushed_->events < events_max &&
+  if (unflushed_->events < flush_events_max() &&
       unflushed_->entries() < projections_unflushed_entries_max) {
     return;
   }
   batch.flush = std::move(unflushed_);
-  unflushed_ = std::make_unique<Projections>();
+  unflushed_ = std::make_unique<Projections>(flush_events_max());
 }
 
 void Engine::Projections::put(rocksdb::WriteBatch& batch, RecordEncoder& records,

@@ -94,7 +94,7 @@ struct EngineOptions {
   // of log, docs/storage.md#compression), so a store of a few GB would run
   // into the process's open-file limit (often 1,024) or vm.max_map_count.
   // RocksDB keeps 10 of these for other files and raises anything below 20
-  // to 20; -1 keeps every file open. Default: 1,000.
+  // to 20; a negative value keeps every file open. Default: 1,000.
   int open_files_max = 1000;
   // RocksDB environment (tests inject faults through it). Default: the OS.
   rocksdb::Env* env = nullptr;
@@ -341,6 +341,9 @@ class Engine {
   struct Decided;
   // Hands unflushed_ to `batch` when a flush limit is reached.
   void maybe_flush_with(Decided& batch);
+  // Events after which decided projections are flushed (the option, or
+  // projections_flush_events_max).
+  std::uint64_t flush_events_max() const;
   class Writer;
   Result<std::unique_ptr<Decided>> decide_batch(std::span<const ledger::Command> commands,
                                                 std::span<const MetaPut> meta);

@@ -1,5 +1,6 @@
-// Process-wide open-file limit for programs that run engines (the ledgerflow
-// binary and the benchmarks).
+// Process-wide open-file limit for programs that run many engines or large
+// stores (the ledgerflow binary; the benchmarks open one store at a time and
+// do not need it).
 //
 // Each open store keeps up to EngineOptions::open_files_max table files open
 // (1,000 by default), and `ledgerflow run` opens one store per partition it

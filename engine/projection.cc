@@ -54,10 +54,15 @@ void remember_command(const ledger::Event& event, ProjectedState& state,
       state.open_linked = event.command;
   } else if (event.command_id == state.open_command) {
     // A later event of the open command. Without a record (only in a log the
-    // state machine did not write: a command-less event whose id matches an
-    // empty open command) it gets an empty one, as a map's operator[] gave.
+    // state machine did not write: a command-less event with an empty id
+    // while no command is open) it counts on the empty id's record, made
+    // empty the first time, as a map's operator[] did.
     if (!state.open_command_slot) {
-      state.open_command_slot = state.commands.add(event.command_id, ledger::CommandRecord{});
+      LF_ASSERT(event.command_id.empty());  // Any other open command has its record.
+      if (!state.empty_id_slot) {
+        state.empty_id_slot = state.commands.add(event.command_id, ledger::CommandRecord{});
+      }
+      state.open_command_slot = state.empty_id_slot;
     }
     state.commands.add_event(*state.open_command_slot);
   }

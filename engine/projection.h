@@ -144,6 +144,9 @@ struct ProjectedState {
   // chain (its later events are its steps).
   std::string open_command;
   std::optional<std::size_t> open_command_slot;  // Its record in `commands`, once it has one.
+  // The record of the empty id, once it has one: only a hand-made log gets
+  // one (see remember_command), and later such events count on it.
+  std::optional<std::size_t> empty_id_slot;
   std::optional<ledger::Command> open_linked;
 
   std::optional<ledger::Sequence> last_seq_of(const std::string& key) const;

@@ -153,6 +153,12 @@ TEST_CASE("the fold: a later event of a command counts on that command's record 
   CHECK(records[1].first == "x");
   CHECK(records[1].second.outcome.event_count == 1);
   CHECK(records[1].second.content_digest == ledger::content_digest(*first.command));
+
+  // Two such events around a refused command count on one empty record.
+  const auto twice = fold_records({bare_event(1, ""), rejected, bare_event(3, "")});
+  REQUIRE(twice.size() == 1);
+  CHECK(twice[0].first.empty());
+  CHECK(twice[0].second.outcome.event_count == 2);
 }
 
 TEST_CASE("the fold: a linked step reusing its chain's id takes over its record") {
