@@ -111,7 +111,6 @@ std::size_t FoldedCommands::add(std::string_view id, const ledger::CommandRecord
   e->failed_step = record.outcome.failed_step;
   e->status = record.outcome.status;
   e->reason = record.outcome.reason;
-  sorted_ = false;
   return slot;
 }
 
@@ -156,21 +155,20 @@ void FoldedCommands::sort() {
   }
   order_.resize(kept);
   order_.shrink_to_fit();
-  sorted_ = true;
 }
 
 std::size_t FoldedCommands::size() const {
-  LF_ASSERT(sorted_);
+  LF_ASSERT(listable());
   return order_.size();
 }
 
 std::string_view FoldedCommands::id(std::size_t i) const {
-  LF_ASSERT(sorted_ && i < order_.size());
+  LF_ASSERT(listable() && i < order_.size());
   return entry(order_[i]).id;
 }
 
 ledger::CommandRecord FoldedCommands::record(std::size_t i) const {
-  LF_ASSERT(sorted_ && i < order_.size());
+  LF_ASSERT(listable() && i < order_.size());
   const Entry& e = entry(order_[i]);
   ledger::CommandRecord r;
   r.content_digest = e.digest;

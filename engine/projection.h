@@ -100,8 +100,9 @@ class FoldedCommands {
   std::vector<Entry*> chunks_;        // Each of chunk_entries, in memory_.
   std::size_t count_ = 0;             // Entries added.
   std::vector<std::uint32_t> order_;  // After sort(): the slots kept, in id order.
-  bool sorted_ = true;                // Nothing added since sort() (or ever).
   bool sort_ran_ = false;
+  // The records can be listed: sorted, or none ever added.
+  bool listable() const { return sort_ran_ || count_ == 0; }
 };
 
 struct ProjectedState {

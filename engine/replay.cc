@@ -199,28 +199,29 @@ class StoreBuilder {
       LF_RETURN_IF_ERROR(events_->finish());
     }
     RecordEncoder records;
-    LF_RETURN_IF_ERROR(load(Engine::Family::accounts, state.accounts,
-                            [&](const auto& a) { return records.account(a); }));
-    LF_RETURN_IF_ERROR(load(Engine::Family::pending, state.pendings,
-                            [&](const auto& p) { return records.pending(p); }));
-    {
-      Result<std::unique_ptr<Engine::BulkLoad>> commands =
-          engine_->bulk_load(Engine::Family::commands);
-      if (!commands.is_ok()) return commands.status();
+    LF_RETURN_IF_ERROR(load(Engine::Family::accounts, [&](Engine::BulkLoad& out) {
+      for (const auto& [id, a] : state.accounts)
+        LF_RETURN_IF_ERROR(out.add(id, records.account(a)));
+      return Status::ok();
+    }));
+    LF_RETURN_IF_ERROR(load(Engine::Family::pending, [&](Engine::BulkLoad& out) {
+      for (const auto& [id, p] : state.pendings)
+        LF_RETURN_IF_ERROR(out.add(id, records.pending(p)));
+      return Status::ok();
+    }));
+    LF_RETURN_IF_ERROR(load(Engine::Family::commands, [&](Engine::BulkLoad& out) {
       for (std::size_t i = 0; i < state.commands.size(); ++i) {
-        LF_RETURN_IF_ERROR((*commands)->add(state.commands.id(i),
-                                            records.command_record(state.commands.record(i))));
+        LF_RETURN_IF_ERROR(
+            out.add(state.commands.id(i), records.command_record(state.commands.record(i))));
       }
-      LF_RETURN_IF_ERROR((*commands)->finish());
-    }
-    {
-      Result<std::unique_ptr<Engine::BulkLoad>> expiry = engine_->bulk_load(Engine::Family::expiry);
-      if (!expiry.is_ok()) return expiry.status();
+      return Status::ok();
+    }));
+    LF_RETURN_IF_ERROR(load(Engine::Family::expiry, [&](Engine::BulkLoad& out) {
       for (const ledger::ExpiryKey& e : state.expiry_index()) {
-        LF_RETURN_IF_ERROR((*expiry)->add(expiry_key(e.first, e.second), {}));
+        LF_RETURN_IF_ERROR(out.add(expiry_key(e.first, e.second), {}));
       }
-      LF_RETURN_IF_ERROR((*expiry)->finish());
-    }
+      return Status::ok();
+    }));
     Head head;
     head.ledger.next_seq = state.next_seq;
     head.ledger.logical_time_ms = state.logical_time_ms;
@@ -250,11 +251,12 @@ class StoreBuilder {
  private:
   StoreBuilder() = default;
 
-  template <typename Map, typename Encode>
-  Status load(Engine::Family family, const Map& map, Encode&& encode) {
+  // Bulk-loads one family: add_all(loader) adds its entries, in key order.
+  template <typename AddAll>
+  Status load(Engine::Family family, AddAll&& add_all) {
     Result<std::unique_ptr<Engine::BulkLoad>> loader = engine_->bulk_load(family);
     if (!loader.is_ok()) return loader.status();
-    for (const auto& [id, value] : map) LF_RETURN_IF_ERROR((*loader)->add(id, encode(value)));
+    LF_RETURN_IF_ERROR(add_all(**loader));
     return (*loader)->finish();
   }
 
