@@ -47,6 +47,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/event_block.h"
 #include "engine/records.h"
 #include "ledger/shard.h"
 #include "ledger/status.h"
@@ -370,6 +371,11 @@ class Engine {
   std::atomic<bool> failed_ = false;  // Set by the writer thread too.
   codec::EventEncoder encoder_;       // Used by whichever thread writes.
   RecordEncoder records_;             // Likewise (projection flushes).
+  // The writer's buffers, kept between batches so that their memory is
+  // reused instead of faulted in afresh: a batch's event block (about 2 MiB
+  // at 4,096 transfers) and its WriteBatch (about 9 MiB with a flush).
+  EventBlockWriter block_;
+  std::unique_ptr<rocksdb::WriteBatch> write_batch_;
   // Head after the last decided batch (== head_.ledger when none is in
   // flight), and chain head after the last written one.
   ledger::LedgerHead decided_head_;

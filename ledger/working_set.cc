@@ -10,7 +10,7 @@ namespace {
 // `value` alone when the id is there.
 template <typename Map, typename T>
 void load(Map& map, std::string_view id, std::optional<T> value) {
-  map.try_emplace(std::string(id), typename Map::mapped_type{std::move(value), false, false});
+  map.try_emplace(id, typename Map::mapped_type{std::move(value), false, false});
 }
 
 template <typename Map>

@@ -23,11 +23,11 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "ledger/id_map.h"
 #include "ledger/shard.h"
 #include "ledger/types.h"
 
@@ -51,13 +51,6 @@ struct LedgerHead {
 };
 
 using ExpiryKey = std::pair<TimestampMs, std::string>;  // (expires_at_ms, pending id)
-
-// Hash for unordered maps keyed by std::string that are searched by
-// string_view without allocating (with std::equal_to<>).
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 class WorkingSet {
  public:
@@ -143,7 +136,7 @@ class WorkingSet {
 
  private:
   template <typename T>
-  using Map = std::unordered_map<std::string, Slot<T>, StringHash, std::equal_to<>>;
+  using Map = IdMap<Slot<T>>;
 
   static std::string_view key(std::string_view id) { return id; }
 

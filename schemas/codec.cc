@@ -540,13 +540,17 @@ std::string_view EventEncoder::encode(const ledger::Event& event, const Sha256& 
 }
 
 std::string EventEncoder::seal(std::string_view event_bytes, const Sha256& hash) {
+  return std::string(seal_view(event_bytes, hash));
+}
+
+std::string_view EventEncoder::seal_view(std::string_view event_bytes, const Sha256& hash) {
   FlatBufferBuilder& b = seal_builder_;
   b.Clear();
   b.ForceVectorAlignment(event_bytes.size(), sizeof(std::uint8_t), 8);
   auto nested = b.CreateVector(bytes_of(event_bytes), event_bytes.size());
   const fb::Hash256 h = to_fb(hash);
   b.Finish(fb::CreateSealedEvent(b, nested, &h), fb::SealedEventIdentifier());
-  return finish(b);
+  return {reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()};
 }
 
 Result<OpenedEvent> open_event(std::string_view input) {
