@@ -110,9 +110,14 @@ struct Engine::Decided {
   std::size_t commands = 0;
   std::uint64_t prefetch_ns = 0;
   std::uint64_t decide_ns = 0;
+  std::uint64_t seal_ns = 0;
   // Projection entries this batch writes (maybe_flush_with), else null. Until
   // it is written, the next batches' prefetch reads them here.
   std::unique_ptr<Projections> flush;
+  // The batch's events, encoded, chained and sealed by seal_events() on the
+  // deciding thread, and the chain head after them.
+  EventBlockWriter block;
+  Sha256 chain_head{};
   // Set by write_decided().
   Status status;
   Head head;       // After the batch, chain head included.
@@ -869,6 +874,10 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   LF_ASSERT(!commands.empty());
   auto phase = Clock::now();
   auto batch = std::make_unique<Decided>(decided_head_);
+  if (!spare_blocks_.empty()) {  // A written batch's buffer: its memory is already mapped.
+    batch->block = std::move(spare_blocks_.back());
+    spare_blocks_.pop_back();
+  }
   ledger::WorkingSet& state = batch->state;
   state.set_shard(shard_);
   LF_RETURN_IF_ERROR(prefetch(commands, state));
@@ -943,7 +952,7 @@ Status Engine::write_decided(Decided& decided) {
   const BatchResult& result = decided.result;
   rocksdb::WriteBatch& batch = *write_batch_;
   batch.Clear();
-  Head head{state.head(), written_chain_head_};
+  Head head{state.head(), decided.chain_head};
   // Inline indexing needs the index caught up; the default path (index
   // behind the log) never reads where the index stands.
   bool index_inline = false;
@@ -952,20 +961,12 @@ Status Engine::write_decided(Decided& decided) {
     if (!indexed.is_ok()) return indexed.status();
     index_inline = *indexed + 1 == result.first_seq;
   }
+  LF_ASSERT(decided.block.count() == events.size());
+  if (!events.empty()) batch.Put(events_, event_key(result.first_seq), decided.block.finish());
   HistoryBatch history;
-  EventBlockWriter& block = block_;
-  block.clear();
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const ledger::Event& event = events[i];
-    LF_ASSERT(event.seq == result.first_seq + i);
-    LF_ASSERT(ledger::postings_balance(event.postings));  // Double entry, before writing.
-    const std::string_view bytes = encoder_.encode(event, head.chain_head);
-    const Sha256 hash = sha256(bytes);
-    block.add(encoder_.seal_view(bytes, hash));
-    head.chain_head = hash;
-    if (index_inline) history.add(event);
+  if (index_inline) {
+    for (const ledger::Event& event : events) history.add(event);
   }
-  if (!events.empty()) batch.Put(events_, event_key(result.first_seq), block.finish());
   if (index_inline && !events.empty()) {
     history.write(batch, history_);
     batch.Put(meta_, meta_history_indexed_key, u64be_value(result.next_seq - 1));
@@ -984,20 +985,41 @@ Status Engine::write_decided(Decided& decided) {
   decided.write_ns = nanos_since(phase);
   decided.head = head;
   decided.projected = projected;
-  written_chain_head_ = head.chain_head;
   written_projected_ = projected;
   return Status::ok();
 }
 
+// Encodes, chains and seals a decided batch's events into its block, on the
+// deciding thread: the writer thread, which also waits for the sync and
+// inserts into the memtables, was the slower of the two.
+void Engine::seal_events(Decided& decided) {
+  const auto start = Clock::now();
+  decided.block.clear();
+  Sha256 chain = decided_chain_head_;
+  const ledger::Sequence first_seq = decided.result.first_seq;
+  for (std::size_t i = 0; i < decided.events.size(); ++i) {
+    const ledger::Event& event = decided.events[i];
+    LF_ASSERT(event.seq == first_seq + i);
+    LF_ASSERT(ledger::postings_balance(event.postings));  // Double entry, before writing.
+    const std::string_view bytes = encoder_.encode(event, chain);
+    chain = sha256(bytes);
+    decided.block.add(encoder_.seal_view(bytes, chain));
+  }
+  decided.chain_head = chain;
+  decided_chain_head_ = chain;
+  decided.seal_ns = nanos_since(start);
+}
+
 void Engine::start_from_committed_head() {
   decided_head_ = head_.ledger;
-  written_chain_head_ = head_.chain_head;
+  decided_chain_head_ = head_.chain_head;
   written_projected_ = projected_;
 }
 
 BatchResult Engine::finish_decided(Decided& decided) {
   stats_.prefetch_ns += decided.prefetch_ns;
   stats_.decide_ns += decided.decide_ns;
+  stats_.seal_ns += decided.seal_ns;
   stats_.encode_ns += decided.encode_ns;
   stats_.write_ns += decided.write_ns;
   if (decided.flush != nullptr) {
@@ -1009,6 +1031,8 @@ BatchResult Engine::finish_decided(Decided& decided) {
   stats_.commands += decided.commands;
   head_ = decided.head;
   projected_ = decided.projected;
+  if (spare_blocks_.size() <= pipeline_batches_max)
+    spare_blocks_.push_back(std::move(decided.block));
   return std::move(decided.result);
 }
 
@@ -1030,6 +1054,7 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
   start_from_committed_head();
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();
+  seal_events(**decided);
   maybe_flush_with(**decided);
   LF_RETURN_IF_ERROR(write_decided(**decided));
   return finish_decided(**decided);
@@ -1050,6 +1075,7 @@ Status Engine::submit(std::span<const ledger::Command> commands, std::span<const
   if (in_flight_.empty()) start_from_committed_head();  // The writer is idle: no race.
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();  // Nothing of it is anywhere.
+  seal_events(**decided);
   maybe_flush_with(**decided);
   if (writer_ == nullptr) writer_ = std::make_unique<Writer>(*this);
   in_flight_.push_back(std::move(decided).value());

@@ -159,7 +159,8 @@ struct ApplyStats {
   std::uint64_t commands = 0;
   std::uint64_t prefetch_ns = 0;
   std::uint64_t decide_ns = 0;
-  std::uint64_t encode_ns = 0;  // Events, projections and the write batch.
+  std::uint64_t seal_ns = 0;    // Events encoded, chained, sealed (deciding thread).
+  std::uint64_t encode_ns = 0;  // Projections and the write batch (writer thread).
   std::uint64_t write_ns = 0;   // RocksDB write, WAL sync included.
   // Of those, the batches that flushed projections.
   std::uint64_t flushes = 0;
@@ -348,8 +349,10 @@ class Engine {
   class Writer;
   Result<std::unique_ptr<Decided>> decide_batch(std::span<const ledger::Command> commands,
                                                 std::span<const MetaPut> meta);
-  // Encodes, chains and writes a decided batch (on the writer thread when
-  // pipelined). Sets failed_ on a write error.
+  // Encodes, chains and seals a decided batch's events (deciding thread).
+  void seal_events(Decided& batch);
+  // Writes a decided, sealed batch (on the writer thread when pipelined).
+  // Sets failed_ on a write error.
   Status write_decided(Decided& batch);
   // Makes a written batch the engine's state (caller's thread).
   BatchResult finish_decided(Decided& batch);
@@ -371,15 +374,16 @@ class Engine {
   std::atomic<bool> failed_ = false;  // Set by the writer thread too.
   codec::EventEncoder encoder_;       // Used by whichever thread writes.
   RecordEncoder records_;             // Likewise (projection flushes).
-  // The writer's buffers, kept between batches so that their memory is
-  // reused instead of faulted in afresh: a batch's event block (about 2 MiB
-  // at 4,096 transfers) and its WriteBatch (about 9 MiB with a flush).
-  EventBlockWriter block_;
+  // Buffers kept between batches so that their memory is reused instead of
+  // faulted in afresh: written batches' event blocks (about 2 MiB at 4,096
+  // transfers; deciding thread) and the writer's WriteBatch (about 9 MiB with
+  // a flush).
+  std::vector<EventBlockWriter> spare_blocks_;
   std::unique_ptr<rocksdb::WriteBatch> write_batch_;
   // Head after the last decided batch (== head_.ledger when none is in
   // flight), and chain head after the last written one.
   ledger::LedgerHead decided_head_;
-  Sha256 written_chain_head_{};
+  Sha256 decided_chain_head_{};
   // Where the stored projections stand: as loaded or last flushed (projected_)
   // and as the last written batch left them (the writer thread's copy).
   Head projected_;
