@@ -217,7 +217,7 @@ rocksdb::ColumnFamilyOptions family_options(const EngineOptions& options,
 // file can move down the levels whole (a trivial move) instead of being
 // merged and compressed again, provided it is compressed as every level
 // wants it: one compression for all levels, and compaction as soon as one
-// file lands in level 0. ZSTD at level 1 compresses the log a little better
+// file lands in level 0. ZSTD (level -1) compresses the log a little better
 // than the LZ4 + ZSTD (level 3) it was written with until session 6, and the
 // background threads no longer recompress it (docs/storage.md#compression).
 void use_log_compaction(rocksdb::ColumnFamilyOptions& cf) {
@@ -958,7 +958,12 @@ Status Engine::write_decided(Decided& decided) {
   bool index_inline = false;
   if (options_.history_index_inline) {
     Result<ledger::Sequence> indexed = history_indexed_through();
-    if (!indexed.is_ok()) return indexed.status();
+    if (!indexed.is_ok()) {
+      // The batch is already in the unflushed state and the cache: stop the
+      // engine, as a failed write does (require_writable), never decide on it.
+      failed_ = true;
+      return indexed.status();
+    }
     index_inline = *indexed + 1 == result.first_seq;
   }
   LF_ASSERT(decided.block.count() == events.size());
@@ -1031,7 +1036,7 @@ BatchResult Engine::finish_decided(Decided& decided) {
   stats_.commands += decided.commands;
   head_ = decided.head;
   projected_ = decided.projected;
-  if (spare_blocks_.size() <= pipeline_batches_max)
+  if (spare_blocks_.size() < pipeline_batches_max)
     spare_blocks_.push_back(std::move(decided.block));
   return std::move(decided.result);
 }
@@ -1373,7 +1378,7 @@ Status Engine::load_raw(std::span<const RawPut> puts) {
 namespace {
 
 // Bulk-loaded files are compressed as flushed ones are (the family's
-// `compression`), not with the slower bottommost ZSTD: the writer runs in the
+// `compression`), never with a bottommost compression of its own: the writer runs in the
 // caller's thread, where a flush would run in the background.
 rocksdb::Options bulk_options(rocksdb::Options options) {
   options.bottommost_compression = rocksdb::kDisableCompressionOption;

@@ -372,7 +372,7 @@ class Engine {
   ledger::ShardRule shard_;
   ApplyStats stats_;
   std::atomic<bool> failed_ = false;  // Set by the writer thread too.
-  codec::EventEncoder encoder_;       // Used by whichever thread writes.
+  codec::EventEncoder encoder_;       // Deciding thread only (seal_events, open).
   RecordEncoder records_;             // Likewise (projection flushes).
   // Buffers kept between batches so that their memory is reused instead of
   // faulted in afresh: written batches' event blocks (about 2 MiB at 4,096
