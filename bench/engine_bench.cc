@@ -4,20 +4,24 @@
 // batch (the production setting), for two distributions: uniform over all
 // accounts, and hot (90% of transfers touch one of 10 hot accounts). By
 // default batches go through the pipelined path (Engine::submit/complete:
-// the next batch is decided while this one is written and synced; outcomes
-// still only once durable); --pipeline 0 uses Engine::apply. Prints
-// transfers/s (every batch is built before the clock starts), batch commit
-// latency p50/p99 (submit or apply until the outcomes are returned), and
-// bytes on disk per transfer after a flush, then one JSON line.
+// the next batches are decided while this one is written and synced;
+// outcomes still only once durable), with up to --pipeline batches in flight
+// (default and most: engine::pipeline_batches_max); --pipeline 0 uses
+// Engine::apply. Prints transfers/s (every batch is built before the clock
+// starts), batch commit latency p50/p99 (submit or apply until the outcomes
+// are returned), bytes on disk per transfer after a flush and the CPU time
+// the process spent per transfer (deciding thread, writer thread, the rest:
+// mostly RocksDB's flush and compaction threads), then one JSON line.
 //
 //   engine_bench [--transfers N] [--batch N] [--accounts N] [--dir DIR]
-//                [--pipeline 0|1] [--sync 0|1] [--history-inline 0|1]
+//                [--pipeline N] [--sync 0|1] [--history-inline 0|1]
 //                [--write-buffer-mb N]
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <random>
@@ -39,7 +43,7 @@ struct Config {
   std::string dir = "/tmp/ledgerflow-bench";
   bool sync = true;
   bool history_inline = false;
-  bool pipeline = true;
+  std::size_t pipeline = lf::engine::pipeline_batches_max;  // Batches in flight; 0: apply().
   std::size_t write_buffer_mb = 16;
 };
 
@@ -49,7 +53,16 @@ struct Figures {
   double commit_p99_ms = 0;
   double bytes_per_transfer = 0;
   double history_catch_up_events_per_s = 0;
+  double cpu_us_per_transfer = 0;  // Whole process, while the transfers were applied.
 };
+
+// CPU time of the whole process, or of the calling thread, in nanoseconds.
+std::uint64_t cpu_ns(clockid_t clock) {
+  timespec now{};
+  LF_ASSERT(clock_gettime(clock, &now) == 0);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(now.tv_nsec);
+}
 
 std::string account_id(std::size_t i) { return fmt::format("acct:{:06}", i); }
 
@@ -134,9 +147,12 @@ Figures run(const Config& config, bool hot, const char* name) {
     submitted.pop_front();
     count(*result);
   };
+  const lf::engine::ApplyStats stats_before = engine.stats();
+  const std::uint64_t process_cpu_start_ns = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+  const std::uint64_t thread_cpu_start_ns = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
   const auto start = Clock::now();
   for (const auto& batch : batches) {
-    if (!config.pipeline) {
+    if (config.pipeline == 0) {
       const auto t = Clock::now();
       auto result = engine.apply(batch);
       LF_ASSERT(result.is_ok());
@@ -144,12 +160,15 @@ Figures run(const Config& config, bool hot, const char* name) {
       count(*result);
       continue;
     }
-    if (engine.in_flight() == lf::engine::pipeline_batches_max) complete_oldest();
+    if (engine.in_flight() == config.pipeline) complete_oldest();
     submitted.push_back(Clock::now());
     LF_ASSERT(engine.submit(batch).is_ok());
   }
   while (engine.in_flight() > 0) complete_oldest();
   const double apply_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::uint64_t process_cpu_ns = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_start_ns;
+  const std::uint64_t thread_cpu_ns = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - thread_cpu_start_ns;
+  const std::uint64_t writer_cpu_ns = engine.stats().writer_cpu_ns - stats_before.writer_cpu_ns;
   LF_ASSERT(accepted == config.transfers);
   const auto index_start = Clock::now();
   LF_ASSERT(engine.catch_up_history().is_ok());
@@ -162,6 +181,10 @@ Figures run(const Config& config, bool hot, const char* name) {
   f.transfers_per_s = static_cast<double>(config.transfers) / apply_s;
   f.commit_p50_ms = percentile(commit_ms, 0.50);
   f.commit_p99_ms = percentile(commit_ms, 0.99);
+  const auto us_per_transfer = [&](std::uint64_t ns) {
+    return static_cast<double>(ns) / 1000.0 / static_cast<double>(config.transfers);
+  };
+  f.cpu_us_per_transfer = us_per_transfer(process_cpu_ns);
   if (bytes_before.is_ok() && bytes_after.is_ok()) {
     f.bytes_per_transfer =
         static_cast<double>(*bytes_after - *bytes_before) / static_cast<double>(config.transfers);
@@ -180,6 +203,12 @@ Figures run(const Config& config, bool hot, const char* name) {
   fmt::print(
       "         of which {} projection flushes: encode {:.2f} us, write {:.2f} us per command\n",
       st.flushes, per(st.flush_encode_ns), per(st.flush_write_ns));
+  fmt::print(
+      "         CPU per transfer: {:.2f} us (deciding thread {:.2f} us, writer {:.2f} us, "
+      "the rest {:.2f} us: RocksDB's flush and compaction), {:.2f} cores busy\n",
+      f.cpu_us_per_transfer, us_per_transfer(thread_cpu_ns), us_per_transfer(writer_cpu_ns),
+      us_per_transfer(process_cpu_ns - thread_cpu_ns - writer_cpu_ns),
+      static_cast<double>(process_cpu_ns) / 1e9 / apply_s);
   opened->reset();
   std::filesystem::remove_all(dir);
   return f;
@@ -211,18 +240,24 @@ int main(int argc, char** argv) {
     else if (flag == "--history-inline")
       config.history_inline = value != "0";
     else if (flag == "--pipeline")
-      config.pipeline = value != "0";
+      config.pipeline = std::stoull(value);
     else {
       fmt::print(stderr, "engine_bench: unknown flag {}\n", flag);
       return 2;
     }
   }
-  if (config.pipeline && config.history_inline) {
+  if (config.pipeline > 0 && config.history_inline) {
     fmt::print(stderr, "engine_bench: --history-inline 1 needs --pipeline 0\n");
     return 2;
   }
-  fmt::print("engine_bench: {} accounts, durable commits: {}, pipelined: {}\n\n", config.accounts,
-             config.sync, config.pipeline);
+  if (config.pipeline > lf::engine::pipeline_batches_max) {
+    fmt::print(stderr, "engine_bench: --pipeline {} exceeds {} batches in flight\n",
+               config.pipeline, lf::engine::pipeline_batches_max);
+    return 2;
+  }
+  fmt::print("engine_bench: {} accounts, durable commits: {}, batches in flight: {}\n\n",
+             config.accounts, config.sync,
+             config.pipeline == 0 ? "1 (apply)" : std::to_string(config.pipeline));
   const Figures uniform = run(config, false, "uniform");
   const Figures hot = run(config, true, "hot");
   fmt::print(
@@ -230,12 +265,13 @@ int main(int argc, char** argv) {
       R"("transfers_per_s":{:.0f},"commit_p50_ms":{:.3f},"commit_p99_ms":{:.3f},)"
       R"("bytes_per_transfer":{:.1f},"hot_transfers_per_s":{:.0f},"hot_commit_p50_ms":{:.3f},)"
       R"("hot_commit_p99_ms":{:.3f},"hot_bytes_per_transfer":{:.1f},"history_inline":{},)"
-      R"("pipeline":{},)"
+      R"("pipeline":{},"cpu_us_per_transfer":{:.2f},"hot_cpu_us_per_transfer":{:.2f},)"
       R"("history_catch_up_events_per_s":{:.0f}}})"
       "\n",
       config.transfers, config.batch, config.accounts, config.sync, uniform.transfers_per_s,
       uniform.commit_p50_ms, uniform.commit_p99_ms, uniform.bytes_per_transfer, hot.transfers_per_s,
       hot.commit_p50_ms, hot.commit_p99_ms, hot.bytes_per_transfer, config.history_inline,
-      config.pipeline, uniform.history_catch_up_events_per_s);
+      config.pipeline, uniform.cpu_us_per_transfer, hot.cpu_us_per_transfer,
+      uniform.history_catch_up_events_per_s);
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -124,6 +125,7 @@ struct Engine::Decided {
   Head projected;  // Where the stored projections stand after it.
   std::uint64_t encode_ns = 0;
   std::uint64_t write_ns = 0;
+  std::uint64_t writer_cpu_ns = 0;  // Set by the writer thread.
 };
 
 namespace {
@@ -811,6 +813,14 @@ std::uint64_t nanos_since(Clock::time_point start) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
 }
 
+// CPU time of the calling thread.
+std::uint64_t thread_cpu_ns() {
+  timespec now{};
+  LF_ASSERT(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(now.tv_nsec);
+}
+
 }  // namespace
 
 // The writer thread: writes submitted batches in order, one at a time.
@@ -851,8 +861,10 @@ class Engine::Writer {
       Decided* batch = queue_.front();
       queue_.pop_front();
       lock.unlock();
+      const std::uint64_t cpu_start_ns = thread_cpu_ns();
       batch->status = engine_.failed_ ? Status::failed("an earlier batch failed to write")
                                       : engine_.write_decided(*batch);
+      batch->writer_cpu_ns = thread_cpu_ns() - cpu_start_ns;
       lock.lock();
       done_.insert(batch);
       done_cv_.notify_all();
@@ -1027,6 +1039,7 @@ BatchResult Engine::finish_decided(Decided& decided) {
   stats_.seal_ns += decided.seal_ns;
   stats_.encode_ns += decided.encode_ns;
   stats_.write_ns += decided.write_ns;
+  stats_.writer_cpu_ns += decided.writer_cpu_ns;
   if (decided.flush != nullptr) {
     ++stats_.flushes;
     stats_.flush_encode_ns += decided.encode_ns;

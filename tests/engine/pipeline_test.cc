@@ -3,6 +3,8 @@
 // the projections are exactly those of apply(), batch for batch; the
 // pipeline's limits and misuse are errors; a write failure fails its batch
 // and every later one (storage_fault_test.cc injects one).
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <span>
 
@@ -54,7 +56,13 @@ TEST_CASE("the pipeline refuses misuse with clear errors", "[engine][pipeline]")
   CHECK(engine->complete().status().code() == Status::Code::invalid_argument);
   CHECK(engine->submit({}).code() == Status::Code::invalid_argument);
   REQUIRE(engine->submit(opens).is_ok());
-  REQUIRE(engine->submit(moves).is_ok());
+  // Then single transfers until the pipeline is full.
+  std::vector<std::vector<ledger::Command>> singles;
+  for (std::size_t i = 1; i < engine::pipeline_batches_max; ++i) {
+    singles.push_back({cmd(fmt::format("s{}", i), transfer("a", "b", 1))});
+    REQUIRE(engine->submit(singles.back()).is_ok());
+  }
+  CHECK(engine->in_flight() == engine::pipeline_batches_max);
   const Status full = engine->submit(moves);
   CHECK(full.code() == Status::Code::invalid_argument);
   CHECK_THAT(full.message(), Catch::Contains("pipeline full"));
@@ -63,18 +71,25 @@ TEST_CASE("the pipeline refuses misuse with clear errors", "[engine][pipeline]")
   const std::vector<engine::MetaPut> meta = {{"offset-like", "x"}};
   const Status meta_put = engine->put_meta(meta, false);
   CHECK(meta_put.code() == Status::Code::invalid_argument);
-  CHECK_THAT(meta_put.message(), Catch::Contains("2 batches in flight"));
+  CHECK_THAT(meta_put.message(),
+             Catch::Contains(fmt::format("{} batches in flight", engine::pipeline_batches_max)));
   CHECK(engine->checkpoint(dir.path("checkpoint")).code() == Status::Code::invalid_argument);
   auto first = engine->complete();
   REQUIRE(first.is_ok());
   CHECK(first->first_seq == 1);
-  auto second = engine->complete();
-  REQUIRE(second.is_ok());
-  CHECK(second->first_seq == 3);
-  CHECK(second->outcomes.at(0).status == ledger::OutcomeStatus::accepted);
-  CHECK(second->outcomes.at(1).status == ledger::OutcomeStatus::accepted);
-  // Back to synchronous use: the second submit of `moves` was refused, so
-  // these are new to the store only by their ids' outcomes: duplicates.
+  for (std::size_t i = 1; i < engine::pipeline_batches_max; ++i) {
+    auto single = engine->complete();
+    REQUIRE(single.is_ok());
+    CHECK(single->first_seq == 2 + i);  // After the two openings.
+    CHECK(single->outcomes.at(0).status == ledger::OutcomeStatus::accepted);
+  }
+  CHECK(engine->in_flight() == 0);
+  // Back to synchronous use: the submit of `moves` was refused, so applying
+  // them now decides them for the first time; again, they are duplicates.
+  auto moved = engine->apply(moves);
+  REQUIRE(moved.is_ok());
+  CHECK(moved->outcomes.at(0).status == ledger::OutcomeStatus::accepted);
+  CHECK_FALSE(moved->outcomes.at(0).duplicate);
   auto again = engine->apply(moves);
   REQUIRE(again.is_ok());
   CHECK(again->outcomes.at(0).duplicate);
@@ -82,7 +97,7 @@ TEST_CASE("the pipeline refuses misuse with clear errors", "[engine][pipeline]")
   REQUIRE(a.is_ok());
   REQUIRE(a->has_value());
   CHECK((*a)->balances.credits_posted == 2);
-  CHECK((*a)->balances.debits_posted == 5);
+  CHECK((*a)->balances.debits_posted == 5 + (engine::pipeline_batches_max - 1));
 }
 
 TEST_CASE("batches still in flight when the engine closes are written", "[engine][pipeline]") {
