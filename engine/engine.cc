@@ -30,18 +30,34 @@
 
 namespace lf::engine {
 
-// An entry without a value is not cached (IdMap entries are never erased).
+template <typename T>
+using UnflushedMap = ledger::IdMap<std::optional<T>>;
+
+// Accounts as the store holds them since a projection flush wrote them, so
+// that prefetch reads the store only for accounts no flush of this engine
+// wrote. Newer values are in the unflushed maps, which prefetch reads first:
+// a batch's account writes go only there, and reach the cache when their
+// flush is written (a copy per account per flush, not per batch). An entry
+// without a value is not cached (IdMap entries are never erased).
 struct Engine::AccountCache {
   ledger::IdMap<std::optional<ledger::Account>> accounts;
   void forget(std::string_view id) {
     if (auto* entry = accounts.find_entry(id); entry != nullptr) entry->second.reset();
   }
+  // Takes the accounts of a written flush.
+  void take_flushed(UnflushedMap<ledger::Account>& flushed, std::size_t entries_max) {
+    if (accounts.size() + flushed.size() > entries_max) accounts.clear();
+    for (auto& [id, value] : flushed) {
+      if (!value) {
+        forget(id);
+      } else if (auto [entry, inserted] = accounts.try_emplace(id, std::move(value)); !inserted) {
+        entry->second = std::move(value);
+      }
+    }
+  }
 };
 
 namespace {
-
-template <typename T>
-using UnflushedMap = ledger::IdMap<std::optional<T>>;
 
 // A sink for WorkingSet::take_dirty_*: the newest value of each id wins.
 template <typename T>
@@ -525,6 +541,7 @@ Status Engine::flush_projections() {
   unflushed_->put(batch, records_, accounts_, pending_, commands_, expiry_);
   batch.Put(meta_, meta_projected_key, encode_head(head_));
   LF_RETURN_IF_ERROR(write(batch, options_.sync_commits, "flush projections"));
+  cache_->take_flushed(unflushed_->accounts, options_.account_cache_entries_max);
   unflushed_ = std::make_unique<Projections>(flush_events_max());
   projected_ = head_;
   return Status::ok();
@@ -718,28 +735,24 @@ Status Engine::load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& 
 }
 
 Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state) {
-  // The account cache first: decide_batch() puts every batch's account
-  // writes into it as it hands them to unflushed_, so an account it holds is
-  // the newest decided value, unflushed or not, and needs no other lookup.
-  // The unflushed maps are for accounts the cache dropped (it is cleared
-  // when full) or never had (created and rolled back: absent). Only the
-  // misses are sorted (for MultiGet): sorting every id cost a tenth of the
-  // deciding thread, and the working set already drops duplicates.
+  // Newest first: the accounts decided since the last flush, those of a
+  // flush still in flight, then the cache of flushed values; the store for
+  // the rest. Only the misses are sorted (for MultiGet): sorting every id
+  // cost a tenth of the deciding thread, and the working set already drops
+  // duplicates.
   std::vector<std::string> misses;
   for (std::string& id : ids) {
     if (state.account_loaded(id)) continue;
-    const auto* cached = cache_->accounts.find_entry(id);
-    if (cached != nullptr && cached->second) {
+    if (const std::optional<ledger::Account>* value = unflushed_value<ledger::Account>(id)) {
+      state.load_account(id, *value);
+    } else if (const auto* cached = cache_->accounts.find_entry(id);
+               cached != nullptr && cached->second) {
       state.load_account(id, cached->second);
     } else {
       misses.push_back(std::move(id));
     }
   }
   sort_unique(misses);
-  load_unflushed<ledger::Account>(
-      misses, [&](const std::string& id, const std::optional<ledger::Account>& value) {
-        state.load_account(id, value);
-      });
   return multi_get(*db_, accounts_, misses, [&](const std::string& id, const std::string_view* b) {
     if (b == nullptr) {
       state.load_account(id, std::nullopt);
@@ -910,14 +923,6 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   // The batch's writes become the engine's unflushed state now, before they
   // are durable: a batch that then fails to write stops the engine
   // (require_writable), and reopening it drops everything in memory.
-  if (cache_->accounts.size() > options_.account_cache_entries_max) cache_->accounts.clear();
-  state.for_each_dirty_account([&](const std::string& id, const ledger::Account* account) {
-    if (account == nullptr) {
-      cache_->forget(id);
-    } else if (auto [entry, inserted] = cache_->accounts.try_emplace(id, *account); !inserted) {
-      entry->second = *account;
-    }
-  });
   unflushed_->absorb(state, batch->events.size());
   batch->decide_ns = nanos_since(phase);
   decided_head_ = state.head();
@@ -1041,6 +1046,7 @@ BatchResult Engine::finish_decided(Decided& decided) {
   stats_.write_ns += decided.write_ns;
   stats_.writer_cpu_ns += decided.writer_cpu_ns;
   if (decided.flush != nullptr) {
+    cache_->take_flushed(decided.flush->accounts, options_.account_cache_entries_max);
     ++stats_.flushes;
     stats_.flush_encode_ns += decided.encode_ns;
     stats_.flush_write_ns += decided.write_ns;
