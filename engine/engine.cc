@@ -491,15 +491,24 @@ Status Engine::catch_up_projections() {
     Result<std::unique_ptr<Decided>> decided = decide_batch(commands, {});
     if (!decided.is_ok()) return decided.status();
     commands.clear();
-    for (const ledger::Event& event : (*decided)->events) {
-      const std::string_view bytes = encoder_.encode(event, chain);
-      const Sha256 hash = sha256(bytes);
-      if (logged.empty() || logged.front().first != event.seq ||
-          encoder_.seal_view(bytes, hash) != logged.front().second) {
-        return differs(event.seq);
+    // Sealed as the live path seals (one function encodes every event), then
+    // compared entry by entry with what the log holds.
+    decided_chain_head_ = chain;
+    seal_events(**decided);
+    Result<std::vector<std::string_view>> sealed = split_event_block((*decided)->block.finish());
+    LF_ASSERT(sealed.is_ok());  // Framed by EventBlockWriter just now.
+    const std::vector<ledger::Event>& events = (*decided)->events;
+    LF_ASSERT(sealed->size() == events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      if (logged.empty() || logged.front().first != events[i].seq ||
+          (*sealed)[i] != logged.front().second) {
+        return differs(events[i].seq);
       }
       logged.pop_front();
-      chain = hash;
+    }
+    chain = (*decided)->chain_head;
+    if (spare_blocks_.size() < pipeline_batches_max) {
+      spare_blocks_.push_back(std::move((*decided)->block));
     }
     return Status::ok();
   };
@@ -1397,8 +1406,9 @@ Status Engine::load_raw(std::span<const RawPut> puts) {
 namespace {
 
 // Bulk-loaded files are compressed as flushed ones are (the family's
-// `compression`), never with a bottommost compression of its own: the writer runs in the
-// caller's thread, where a flush would run in the background.
+// `compression`), never with a bottommost compression of its own: the writer
+// runs in the caller's thread, where a flush would run in the background. No
+// family sets one today (family_options); this keeps it so if one does.
 rocksdb::Options bulk_options(rocksdb::Options options) {
   options.bottommost_compression = rocksdb::kDisableCompressionOption;
   return options;

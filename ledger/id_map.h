@@ -105,6 +105,8 @@ class IdMap {
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Slots in the hash table (a power of two, at least twice size()).
+  std::size_t slots() const { return slots_.size(); }
   iterator begin() { return {this, 0}; }
   iterator end() { return {this, size_}; }
   const_iterator begin() const { return {this, 0}; }

@@ -91,6 +91,36 @@ TEST_CASE("IdMap clear empties, keeps serving, and reserve does not change conte
   }
 }
 
+TEST_CASE("IdMap try_emplace with a key and a value from the map itself, as it grows", "[id_map]") {
+  // Entries never move when the slot table grows, so a key or a value that
+  // refers into the map stays valid through the insert that triggers it.
+  IdMap<std::string> map;
+  map.try_emplace("k0", std::string(40, 'x'));
+  const auto* first = map.find_entry("k0");
+  REQUIRE(first != nullptr);
+  int growths = 0;
+  for (int i = 1; i < 5000; ++i) {
+    const std::size_t slots_before = map.slots();
+    const bool grows = (map.size() + 1) * 2 > slots_before;
+    if (grows) {
+      // The existing key, viewed in place: found, nothing inserted.
+      auto [same, inserted] = map.try_emplace(std::string_view(first->first), "unused");
+      REQUIRE_FALSE(inserted);
+      REQUIRE(same == first);
+    }
+    // A new key, its value copied by reference from an entry.
+    auto [added, inserted] = map.try_emplace("k" + std::to_string(i), first->second);
+    REQUIRE(inserted);
+    REQUIRE(added->second == std::string(40, 'x'));
+    if (grows) {
+      REQUIRE(map.slots() > slots_before);
+      ++growths;
+    }
+    REQUIRE(map.find_entry("k0") == first);  // Never moved.
+  }
+  CHECK(growths >= 8);
+}
+
 TEST_CASE("id_hash spreads ids that differ in one byte", "[id_map]") {
   // Sequential ids ("t1", "t2", ...) must not pile into neighbouring slots of
   // a small table: count the distinct low 10 bits over 1,024 of them.
