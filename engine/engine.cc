@@ -526,9 +526,13 @@ Status Engine::catch_up_projections() {
       return false;
     }
     if (opened->event.command) {
-      if (commands.size() >= ledger::batch_commands_max) {
+      // A batch is encoded in one version: a command logged in another one
+      // (written before an upgrade) starts a new batch.
+      if (commands.size() >= ledger::batch_commands_max ||
+          opened->schema_version != event_schema_version_) {
         failure = run();
         if (!failure.is_ok()) return false;
+        event_schema_version_ = opened->schema_version;
       }
       commands.push_back(*opened->event.command);
     }
@@ -537,8 +541,20 @@ Status Engine::catch_up_projections() {
   }));
   LF_RETURN_IF_ERROR(failure);
   LF_RETURN_IF_ERROR(run());
+  event_schema_version_ = codec::event_schema_version;  // New events: the current one.
   if (!logged.empty()) return differs(logged.front().first);
   if (decided_head_ != head_.ledger || chain != head_.chain_head) return differs(expected);
+  return Status::ok();
+}
+
+Status Engine::set_event_schema_version(std::uint16_t version) {
+  LF_RETURN_IF_ERROR(require_idle("set_event_schema_version()"));
+  if (version < codec::event_schema_version_min || version > codec::event_schema_version) {
+    return Status::invalid_argument(
+        fmt::format("event schema version {} not supported (known: {}..{})", version,
+                    codec::event_schema_version_min, codec::event_schema_version));
+  }
+  event_schema_version_ = version;
   return Status::ok();
 }
 
@@ -1032,7 +1048,7 @@ void Engine::seal_events(Decided& decided) {
     const ledger::Event& event = decided.events[i];
     LF_ASSERT(event.seq == first_seq + i);
     LF_ASSERT(ledger::postings_balance(event.postings));  // Double entry, before writing.
-    const std::string_view bytes = encoder_.encode(event, chain);
+    const std::string_view bytes = encoder_.encode(event, chain, event_schema_version_);
     chain = sha256(bytes);
     decided.block.add(encoder_.seal_view(bytes, chain));
   }

@@ -215,6 +215,13 @@ class Engine {
   // Writes meta entries outside any batch of commands (e.g. an outbox
   // relay's progress), synced when `sync`.
   Status put_meta(std::span<const MetaPut> meta, bool sync);
+  // The encoding new events are written with (Envelope.schema_version).
+  // Default: codec::event_schema_version. Re-executing a log that was written
+  // with an older one sets it, so that the events come out byte for byte as
+  // logged. REQUIRES: no batch in flight (else invalid_argument), a version in
+  // codec::event_schema_version_min..codec::event_schema_version.
+  Status set_event_schema_version(std::uint16_t version);
+  std::uint16_t event_schema_version() const { return event_schema_version_; }
   // Meta entries whose keys start with `prefix`, from `prefix + from_suffix`
   // on, in key order; fn returns false to stop.
   Status for_each_meta(std::string_view prefix, std::string_view from_suffix,
@@ -382,7 +389,8 @@ class Engine {
   ApplyStats stats_;
   std::atomic<bool> failed_ = false;  // Set by the writer thread too.
   codec::EventEncoder encoder_;       // Deciding thread only (seal_events, open).
-  RecordEncoder records_;             // Likewise (projection flushes).
+  std::uint16_t event_schema_version_ = codec::event_schema_version;
+  RecordEncoder records_;  // Likewise (projection flushes).
   // Buffers kept between batches so that their memory is reused instead of
   // faulted in afresh: written batches' event blocks (about 2 MiB at 4,096
   // transfers; deciding thread) and the writer's WriteBatch (about 9 MiB with

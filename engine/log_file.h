@@ -5,7 +5,8 @@
 //
 //   file    := header record[count] trailer
 //   header  := magic: "LFEXLOG1"  format_version: fixed32 (= 1)
-//              schema_version: fixed32  rules_version: fixed32
+//              schema_version: fixed32  rules_version: fixed32 -- schema_version: the newest
+//                                                         -- event encoding inside (1 or 2)
 //              shard_length: fixed32  shard: bytes[shard_length]
 //              first_seq: fixed64  last_seq: fixed64      -- count = last - first + 1
 //              prev_hash: bytes32                         -- hash of event first_seq - 1
@@ -53,7 +54,7 @@ inline constexpr std::size_t log_file_header_fixed_bytes = 8 + 4 + 4 + 4 + 4 + 8
 inline constexpr std::size_t log_file_trailer_bytes = 4 + 8 + 32 + 32 + 32;
 
 struct LogFileHeader {
-  std::uint32_t schema_version = 1;
+  std::uint32_t schema_version = codec::event_schema_version;
   std::uint32_t rules_version = ledger::rules_version;
   std::string shard;
   ledger::Sequence first_seq = 1;

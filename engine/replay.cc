@@ -644,9 +644,14 @@ Result<ReexecuteReport> reexecute(Engine& source, const std::string& scratch_dir
           return false;
         }
         if (opened->event.command) {
-          if (run.batch.size() >= run.batch_max) {
+          // A batch is encoded in one version: a command logged in another
+          // one (written before an upgrade) starts a new batch.
+          if (run.batch.size() >= run.batch_max ||
+              opened->schema_version != run.scratch.event_schema_version()) {
             failure = run.run_batch();
             if (!failure.is_ok() || !report.ok) return false;
+            failure = run.scratch.set_event_schema_version(opened->schema_version);
+            if (!failure.is_ok()) return false;
           }
           run.batch.push_back(*opened->event.command);
         }

@@ -66,7 +66,7 @@ struct SnapshotManifest {
   Sha256 chain_head{};
   Sha256 state_digest{};
   ledger::TimestampMs logical_time_ms = 0;  // The head's logical time, never the wall clock.
-  std::uint32_t schema_version = 1;
+  std::uint32_t schema_version = codec::event_schema_version;  // Of the engine that made it.
   std::uint32_t rules_version = ledger::rules_version;
   std::uint32_t store_format_version = 1;
   std::vector<KafkaOffset> offsets;  // (topic, partition) order.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "ledger/assert.h"
+
 namespace lf::codec {
 
 namespace {
@@ -9,10 +11,37 @@ namespace {
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
 
+using WrittenStrings = std::vector<std::pair<std::string_view, Offset<flatbuffers::String>>>;
+
+// While an event is encoded in encoding 2 (EventEncoder::encode), the strings
+// already written into it; else null. Thread-local like the decode budget
+// below: the writers of every table reach it without a parameter each.
+thread_local WrittenStrings* written_strings = nullptr;
+
 // Empty strings are left out of the buffer (offset 0) and read back as "".
+// In encoding 2, a string equal to one already written points at it.
 Offset<flatbuffers::String> str(FlatBufferBuilder& b, const std::string& s) {
-  return s.empty() ? 0 : b.CreateString(s);
+  if (s.empty()) return 0;
+  if (written_strings == nullptr) return b.CreateString(s);
+  for (const auto& [text, offset] : *written_strings) {
+    if (text == s) return offset;
+  }
+  const Offset<flatbuffers::String> offset = b.CreateString(s);
+  written_strings->emplace_back(s, offset);
+  return offset;
 }
+
+// Sets written_strings for one event's encoding.
+class WrittenStringsScope {
+ public:
+  WrittenStringsScope(WrittenStrings& strings, bool share) {
+    strings.clear();
+    if (share) written_strings = &strings;
+  }
+  ~WrittenStringsScope() { written_strings = nullptr; }
+  WrittenStringsScope(const WrittenStringsScope&) = delete;
+  WrittenStringsScope& operator=(const WrittenStringsScope&) = delete;
+};
 
 // What one decode may still produce. A hostile buffer can point many vector
 // elements at one table holding a long string; without a budget a 4 MiB
@@ -515,15 +544,18 @@ Result<std::vector<ledger::Command>> decode_command_batch(std::string_view input
 
 // ---------------------------------------------------------------- events
 
-std::string_view EventEncoder::encode(const ledger::Event& event, const Sha256& prev_hash) {
+std::string_view EventEncoder::encode(const ledger::Event& event, const Sha256& prev_hash,
+                                      std::uint16_t schema_version) {
+  LF_ASSERT(schema_version >= event_schema_version_min && schema_version <= event_schema_version);
   FlatBufferBuilder& b = builder_;
   b.Clear();
+  const WrittenStringsScope sharing(written_, schema_version >= 2);
   auto command_id = str(b, event.command_id);
   auto step_id = str(b, event.step_id);
   auto source = write_source(b, event.source);
   const fb::Hash256 prev = to_fb(prev_hash);
   auto envelope = fb::CreateEnvelope(b, event.seq, command_id, step_id, event.timestamp_ms, source,
-                                     /*schema_version=*/1, event.rules_version, &prev);
+                                     schema_version, event.rules_version, &prev);
   Offset<fb::Command> command = 0;
   if (event.command) command = write_command(b, *event.command);
   auto [body_type, body] = write_event_body(b, event.body);
@@ -586,6 +618,13 @@ Status open_event_into(std::string_view input, OpenedEvent& opened) {
   if (budget.exhausted()) return Status::corruption("event decodes to more than it holds");
   LF_RETURN_IF_ERROR(status);
   opened.prev_hash = from_fb(e->envelope()->prev_hash());
+  opened.schema_version = e->envelope()->schema_version();
+  if (opened.schema_version < event_schema_version_min ||
+      opened.schema_version > event_schema_version) {
+    return Status::corruption(fmt::format("event schema version {} not supported (known: {}..{})",
+                                          opened.schema_version, event_schema_version_min,
+                                          event_schema_version));
+  }
   if (!ledger::postings_balance(opened.event.postings)) {
     return Status::corruption("event postings do not balance");  // Double entry, after reading.
   }
