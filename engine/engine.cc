@@ -1001,15 +1001,17 @@ Status Engine::write_decided(Decided& decided) {
   if (options_.history_index_inline) {
     Result<ledger::Sequence> indexed = history_indexed_through();
     if (!indexed.is_ok()) {
-      // The batch is already in the unflushed state and the cache: stop the
-      // engine, as a failed write does (require_writable), never decide on it.
+      // The batch is already in the unflushed state: stop the engine, as a
+      // failed write does (require_writable), never decide on it.
       failed_ = true;
       return indexed.status();
     }
     index_inline = *indexed + 1 == result.first_seq;
   }
-  LF_ASSERT(decided.block.count() == events.size());
-  if (!events.empty()) batch.Put(events_, event_key(result.first_seq), decided.block.finish());
+  LF_ASSERT(decided.block.count() == result.next_seq - result.first_seq);
+  if (decided.block.count() > 0) {
+    batch.Put(events_, event_key(result.first_seq), decided.block.finish());
+  }
   HistoryBatch history;
   if (index_inline) {
     for (const ledger::Event& event : events) history.add(event);
@@ -1125,6 +1127,10 @@ Status Engine::submit(std::span<const ledger::Command> commands, std::span<const
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();  // Nothing of it is anywhere.
   seal_events(**decided);
+  // Sealed, the events are needed only by an inline history index, which
+  // submit() refuses: free them now, while they are still in the CPU's cache
+  // (freeing them after the write took about 6% of the deciding thread).
+  (*decided)->events.clear();
   maybe_flush_with(**decided);
   if (writer_ == nullptr) writer_ = std::make_unique<Writer>(*this);
   in_flight_.push_back(std::move(decided).value());
