@@ -139,8 +139,11 @@ Figures run(const Config& config, bool hot, const char* name) {
     }
   };
   std::deque<Clock::time_point> submitted;  // Of the batches in flight.
+  double blocked_s = 0;  // The deciding thread's time in complete(): waiting for the writer.
   auto complete_oldest = [&] {
+    const auto t = Clock::now();
     auto result = engine.complete();
+    blocked_s += std::chrono::duration<double>(Clock::now() - t).count();
     LF_ASSERT(result.is_ok());
     commit_ms.push_back(std::chrono::duration<double>(Clock::now() - submitted.front()).count() *
                         1000);
@@ -169,6 +172,10 @@ Figures run(const Config& config, bool hot, const char* name) {
   const std::uint64_t process_cpu_ns = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_start_ns;
   const std::uint64_t thread_cpu_ns = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - thread_cpu_start_ns;
   const std::uint64_t writer_cpu_ns = engine.stats().writer_cpu_ns - stats_before.writer_cpu_ns;
+  const double writer_busy_s =
+      static_cast<double>(engine.stats().encode_ns + engine.stats().write_ns -
+                          stats_before.encode_ns - stats_before.write_ns) /
+      1e9;
   LF_ASSERT(accepted == config.transfers);
   const auto index_start = Clock::now();
   LF_ASSERT(engine.catch_up_history().is_ok());
@@ -209,6 +216,12 @@ Figures run(const Config& config, bool hot, const char* name) {
       f.cpu_us_per_transfer, us_per_transfer(thread_cpu_ns), us_per_transfer(writer_cpu_ns),
       us_per_transfer(process_cpu_ns - thread_cpu_ns - writer_cpu_ns),
       static_cast<double>(process_cpu_ns) / 1e9 / apply_s);
+  if (config.pipeline > 0) {
+    fmt::print(
+        "         deciding thread waiting for the writer {:.0f}% of the time, writer idle "
+        "{:.0f}%\n",
+        100 * blocked_s / apply_s, 100 * std::max(0.0, apply_s - writer_busy_s) / apply_s);
+  }
   opened->reset();
   std::filesystem::remove_all(dir);
   return f;
