@@ -1400,6 +1400,7 @@ Status Engine::keep_only_log(const std::string& directory, const EngineOptions& 
 
 Status Engine::load_raw(std::span<const RawPut> puts) {
   LF_RETURN_IF_ERROR(require_writable());
+  LF_RETURN_IF_ERROR(require_idle("load_raw()"));
   LF_RETURN_IF_ERROR(require_flushed("load_raw()"));
   rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
                                                    commands_, expiry_,   meta_};
@@ -1479,6 +1480,7 @@ class SstBulkLoad final : public Engine::BulkLoad {
 
 Result<std::unique_ptr<Engine::BulkLoad>> Engine::bulk_load(Family family) {
   LF_RETURN_IF_ERROR(require_writable());
+  LF_RETURN_IF_ERROR(require_idle("bulk_load()"));
   LF_RETURN_IF_ERROR(require_flushed("bulk_load()"));
   rocksdb::ColumnFamilyHandle* const families[] = {events_,   accounts_, pending_,
                                                    commands_, expiry_,   meta_};

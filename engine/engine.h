@@ -75,7 +75,10 @@ struct EngineOptions {
   // catches up before answering, and callers catch up when idle. Behind keeps
   // index writes off the commit path. Default: false.
   bool history_index_inline = false;
-  // Accounts kept in memory between batches (write-through). Default: 1M.
+  // Accounts kept in memory between batches, as the last projection flush
+  // wrote them (newer values are in the unflushed maps). The cache is
+  // cleared when a flush would take it past this, then takes that flush's
+  // accounts, so it may hold one flush's worth more. Default: 1M.
   std::size_t account_cache_entries_max = 1u << 20;
   // RocksDB block cache. Default: 128 MiB.
   std::size_t block_cache_bytes = 128u << 20;
@@ -408,7 +411,7 @@ class Engine {
   std::unique_ptr<Projections> unflushed_;          // Decided since the last flush.
   std::deque<std::unique_ptr<Decided>> in_flight_;  // Oldest first.
   std::unique_ptr<Writer> writer_;                  // Started by the first submit().
-  // Write-through cache of committed accounts (id -> account).
+  // Accounts as the last projection flushes wrote them (id -> account).
   struct AccountCache;
   std::unique_ptr<AccountCache> cache_;
 };

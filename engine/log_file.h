@@ -5,8 +5,10 @@
 //
 //   file    := header record[count] trailer
 //   header  := magic: "LFEXLOG1"  format_version: fixed32 (= 1)
-//              schema_version: fixed32  rules_version: fixed32 -- schema_version: the newest
-//                                                         -- event encoding inside (1 or 2)
+//              schema_version: fixed32  rules_version: fixed32 -- schema_version: the event
+//                                                         -- encoding the exporting engine
+//                                                         -- writes (1 or 2); records may
+//                                                         -- hold older ones
 //              shard_length: fixed32  shard: bytes[shard_length]
 //              first_seq: fixed64  last_seq: fixed64      -- count = last - first + 1
 //              prev_hash: bytes32                         -- hash of event first_seq - 1

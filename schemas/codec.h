@@ -73,16 +73,33 @@ Result<std::vector<ledger::Command>> decode_command_batch(std::string_view bytes
 //      offsets may share a string). A transfer's event names each account
 //      three times, its command id three times and its asset four times:
 //      about 120 bytes fewer (of 584 sealed, in engine_bench).
+//      An event whose command holds more than shared_strings_elements_max
+//      legs and steps is written in encoding 1 all the same (below).
 inline constexpr std::uint16_t event_schema_version_min = 1;
 inline constexpr std::uint16_t event_schema_version = 2;  // What new events are written with.
+
+// Decoding copies a shared string at every use, and the decode budget counts
+// every copy, so an event in encoding 2 can decode to far more than 4x its
+// bytes (hundreds of legs naming one account). Events whose command has more
+// legs and steps than this stay in encoding 1, where every use is stored
+// (at most 1.7x as counted); the rest decode to well under
+// event_decode_bytes_min, the budget every event gets at least.
+inline constexpr std::size_t shared_strings_elements_max = 256;
+inline constexpr std::size_t event_decode_bytes_min = 1u << 20;
+
+// The encoding EventEncoder::encode writes `event` in when asked for
+// `highest`: `highest`, or 1 for an event whose command is too large to share
+// strings (shared_strings_elements_max).
+std::uint16_t event_encoding_for(const ledger::Event& event, std::uint16_t highest);
 
 // Encodes events and seals them into the chain. Reuses one builder.
 class EventEncoder {
  public:
   // The Event table's bytes for `event` chained to `prev_hash`, in encoding
-  // `schema_version`. REQUIRES: event_schema_version_min..event_schema_version.
+  // event_encoding_for(event, schema_version).
+  // REQUIRES: schema_version in event_schema_version_min..event_schema_version.
   std::string_view encode(const ledger::Event& event, const Sha256& prev_hash,
-                          std::uint16_t schema_version = event_schema_version);
+                          std::uint16_t highest = event_schema_version);
   // A SealedEvent buffer ("LFE1") holding `event_bytes` and their hash.
   std::string seal(std::string_view event_bytes, const Sha256& hash);
   // The same bytes as seal(), left in the encoder: valid until the next

@@ -10,6 +10,7 @@
 #include "schemas/codec.h"
 #include "schemas/json.h"
 #include "tests/engine/fixtures.h"
+#include "tests/support/commands.h"
 
 namespace lf::test {
 namespace {
@@ -123,6 +124,50 @@ TEST_CASE("encoding 2 shares strings: same events, fewer bytes", "[engine][encod
   (void)encoder.encode(event, prev, 2);
   event.command_id = "t-42";
   CHECK(std::string(encoder.encode(event, prev, 2)) == two);
+}
+
+TEST_CASE("events of commands with hundreds of legs decode: encoding 1 past the sharing limit",
+          "[engine][encoding]") {
+  // Legs that all name one 64-byte account: shared, each use is still a
+  // copy when decoded. Rejected (too many legs), the command is still logged.
+  const std::string account(64, 'a');
+  auto journal_of = [&](std::size_t legs) {
+    ledger::Journal journal;
+    for (std::size_t i = 0; i < legs; ++i) {
+      journal.legs.push_back(
+          {account, "USD", i % 2 == 0 ? ledger::Side::debit : ledger::Side::credit, 1});
+    }
+    return journal;
+  };
+  ledger::Command small = cmd("journal-200", journal_of(200));  // Shares strings.
+  ledger::Command large = cmd("journal-5000", journal_of(5000));
+  ledger::Linked chain;
+  for (int i = 0; i < 5; ++i) chain.steps.push_back({"step-" + std::to_string(i), journal_of(60)});
+  ledger::Command linked = cmd("linked-300", chain);  // 305 legs and steps.
+  const std::vector<ledger::Command> commands = {small, large, linked};
+  TempDir dir;
+  engine::EngineOptions keep_tail;
+  keep_tail.flush_projections_on_close = false;
+  {
+    auto engine = open_engine(dir.path(), keep_tail);
+    const auto outcomes = apply_all(*engine, commands, 3);
+    for (const ledger::Outcome& outcome : outcomes) {
+      CHECK(outcome.status ==
+            ledger::OutcomeStatus::rejected);  // No such account, or too many legs.
+    }
+    const auto logged = versions_and_sizes(*engine);  // Each event opens.
+    REQUIRE(logged.size() == 3);
+    CHECK(logged[0].first == 2);
+    CHECK(logged[1].first == 1);
+    CHECK(logged[2].first == 1);
+  }
+  auto engine = open_engine(dir.path());  // Re-executes all three.
+  CHECK(engine->head().ledger.next_seq == 4);
+  CHECK(verify_store(*engine).ok);
+  auto report = engine::reexecute(*engine, dir.path("scratch"));
+  REQUIRE(report.is_ok());
+  INFO(report->problem);
+  CHECK(report->ok);
 }
 
 TEST_CASE("a log tail in encoding 1 reopens, goes on in encoding 2 and re-executes",

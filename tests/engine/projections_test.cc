@@ -13,6 +13,7 @@
 #include "engine/records.h"
 #include "engine/replay.h"
 #include "tests/engine/fixtures.h"
+#include "tests/support/commands.h"
 #include "tests/support/workload.h"
 
 namespace lf::test {
@@ -84,7 +85,7 @@ TEST_CASE("submit and apply mixed, batches shrinking, a tiny cache, then a reope
   const std::vector<ledger::Command> commands = generate_workload(seed, 12'000);
   TempDir dir;
   auto reference = open_engine(dir.path("reference"));
-  const auto want = apply_all(*reference, commands, 500);
+  auto want = apply_all(*reference, commands, 500);
   engine::EngineOptions options = flushing_every(1500, /*flush_on_close=*/false);
   options.account_cache_entries_max = 5;
   std::vector<ledger::Outcome> got;
@@ -117,16 +118,25 @@ TEST_CASE("submit and apply mixed, batches shrinking, a tiny cache, then a reope
         take(*result);
       }
       at += n;
-      size = std::max<std::size_t>(1, size * 2 / 3);  // 1500, 1000, 666, ... 1, 1, ...
-      if (size < 40) size = 1500;                     // Then again from large.
-      pipelined = (at / 1000) % 3 != 2;               // Mostly submit, some apply runs.
+      size = size * 2 / 3;               // 1500, 1000, 666, ..., 3, 2, 1,
+      if (size == 0) size = 1500;        // then again from large.
+      pipelined = (at / 1000) % 3 != 2;  // Mostly submit, some apply runs.
     }
     while (engine->in_flight() > 0) {
       auto result = engine->complete();
       REQUIRE(result.is_ok());
       take(*result);
     }
-    CHECK(engine->unflushed_events() > 0);  // Closed with a tail to re-execute.
+    if (engine->unflushed_events() == 0) {  // The last batch flushed: leave a tail.
+      const std::vector<ledger::Command> tail = {cmd("tail-1", open_account("tail:1")),
+                                                 cmd("tail-2", open_account("tail:2"))};
+      auto result = engine->apply(tail);
+      REQUIRE(result.is_ok());
+      take(*result);
+      const auto more = apply_all(*reference, tail);
+      want.insert(want.end(), more.begin(), more.end());
+    }
+    REQUIRE(engine->unflushed_events() > 0);  // Closed with a tail to re-execute.
   }
   require_same_outcomes(got, want);
   auto reopened = open_engine(dir.path("mixed"), options);  // Re-executes the tail.
