@@ -190,7 +190,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Decides and durably commits one batch. REQUIRES: 0..batch_commands_max
-  // commands, and at least one command or meta entry. `meta` entries are
+  // commands, and at least one command or meta entry; no command that decodes
+  // to more than codec::command_decode_bytes_max (else invalid_argument,
+  // nothing applied: the decoders never produce one). `meta` entries are
   // written in the same atomic batch (a batch of meta entries alone is how a
   // consumer records dead letters and offsets of messages without commands).
   Result<BatchResult> apply(std::span<const ledger::Command> commands,

@@ -15,23 +15,44 @@ namespace {
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
 
-using WrittenStrings = std::vector<std::pair<std::string_view, Offset<flatbuffers::String>>>;
-
 // While an event is encoded in encoding 2 (EventEncoder::encode), the strings
 // already written into it; else null. Thread-local like the decode budget
 // below: the writers of every table reach it without a parameter each.
 thread_local WrittenStrings* written_strings = nullptr;
+
+// The offset of a string equal to `s` already written into this event, or 0.
+flatbuffers::uoffset_t find_written(const WrittenStrings& written, std::string_view s) {
+  if (written.list.size() < WrittenStrings::list_entries_max) {
+    for (const auto& [text, offset] : written.list) {
+      if (text == s) return offset.o;
+    }
+    return 0;
+  }
+  const auto* entry = written.index.find_entry(s);
+  return entry != nullptr ? entry->second : 0;
+}
+
+void remember_written(WrittenStrings& written, std::string_view s,
+                      Offset<flatbuffers::String> offset) {
+  if (written.list.size() < WrittenStrings::list_entries_max) {
+    written.list.emplace_back(s, offset);
+    if (written.list.size() < WrittenStrings::list_entries_max) return;
+    for (const auto& [text, at] : written.list) written.index.try_emplace(text, at.o);
+    return;
+  }
+  written.index.try_emplace(s, offset.o);
+}
 
 // Empty strings are left out of the buffer (offset 0) and read back as "".
 // In encoding 2, a string equal to one already written points at it.
 Offset<flatbuffers::String> str(FlatBufferBuilder& b, const std::string& s) {
   if (s.empty()) return 0;
   if (written_strings == nullptr) return b.CreateString(s);
-  for (const auto& [text, offset] : *written_strings) {
-    if (text == s) return offset;
+  if (const flatbuffers::uoffset_t at = find_written(*written_strings, s); at != 0) {
+    return Offset<flatbuffers::String>(at);
   }
   const Offset<flatbuffers::String> offset = b.CreateString(s);
-  written_strings->emplace_back(s, offset);
+  remember_written(*written_strings, s, offset);
   return offset;
 }
 
@@ -575,26 +596,41 @@ Result<std::vector<ledger::Command>> decode_command_batch(std::string_view input
 
 // ---------------------------------------------------------------- events
 
-std::uint16_t event_encoding_for(const ledger::Event& event, std::uint16_t highest) {
-  if (highest < 2 || !event.command) return highest;
-  std::size_t elements = 0;
-  const auto count = [&](const auto& body) {
+std::size_t command_decode_bytes(const ledger::Command& command) {
+  std::size_t bytes = command.id.size();
+  const auto add = [&](const auto& body) {
     using T = std::decay_t<decltype(body)>;
-    if constexpr (std::is_same_v<T, ledger::Journal>) elements += body.legs.size();
+    if constexpr (std::is_same_v<T, ledger::OpenAccount>) {
+      bytes += body.account.size() + body.asset.size() + body.metadata.size();
+    } else if constexpr (std::is_same_v<T, ledger::CloseAccount>) {
+      bytes += body.account.size();
+    } else if constexpr (std::is_same_v<T, ledger::Transfer>) {
+      bytes += body.debit_account.size() + body.credit_account.size() + body.asset.size() +
+               body.reference.size();
+    } else if constexpr (std::is_same_v<T, ledger::PostPending> ||
+                         std::is_same_v<T, ledger::VoidPending>) {
+      bytes += body.pending_id.size();
+    } else if constexpr (std::is_same_v<T, ledger::Journal>) {
+      bytes += body.reference.size() + body.legs.size() * element_charge_bytes;
+      for (const ledger::JournalLeg& leg : body.legs)
+        bytes += leg.account.size() + leg.asset.size();
+    }
   };
-  if (const auto* linked = std::get_if<ledger::Linked>(&event.command->body)) {
-    elements += linked->steps.size();
-    for (const ledger::LinkedStep& step : linked->steps) std::visit(count, step.body);
+  if (const auto* linked = std::get_if<ledger::Linked>(&command.body)) {
+    bytes += linked->steps.size() * element_charge_bytes;
+    for (const ledger::LinkedStep& step : linked->steps) {
+      bytes += step.id.size();
+      std::visit(add, step.body);
+    }
   } else {
-    std::visit(count, event.command->body);
+    std::visit(add, command.body);
   }
-  return elements > shared_strings_elements_max ? 1 : highest;
+  return bytes;
 }
 
 std::string_view EventEncoder::encode(const ledger::Event& event, const Sha256& prev_hash,
-                                      std::uint16_t highest) {
-  LF_ASSERT(highest >= event_schema_version_min && highest <= event_schema_version);
-  const std::uint16_t schema_version = event_encoding_for(event, highest);
+                                      std::uint16_t schema_version) {
+  LF_ASSERT(schema_version >= event_schema_version_min && schema_version <= event_schema_version);
   FlatBufferBuilder& b = builder_;
   b.Clear();
   const WrittenStringsScope sharing(written_, schema_version >= 2);

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ledger/id_map.h"
 #include "ledger/sha256.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -73,33 +74,48 @@ Result<std::vector<ledger::Command>> decode_command_batch(std::string_view bytes
 //      offsets may share a string). A transfer's event names each account
 //      three times, its command id three times and its asset four times:
 //      about 120 bytes fewer (of 584 sealed, in engine_bench).
-//      An event whose command holds more than shared_strings_elements_max
-//      legs and steps is written in encoding 1 all the same (below).
 inline constexpr std::uint16_t event_schema_version_min = 1;
 inline constexpr std::uint16_t event_schema_version = 2;  // What new events are written with.
 
-// Decoding copies a shared string at every use, and the decode budget counts
-// every copy, so an event in encoding 2 can decode to far more than 4x its
-// bytes (hundreds of legs naming one account). Events whose command has more
-// legs and steps than this stay in encoding 1, where every use is stored
-// (at most 1.7x as counted); the rest decode to well under
-// event_decode_bytes_min, the budget every event gets at least.
-inline constexpr std::size_t shared_strings_elements_max = 256;
-inline constexpr std::size_t event_decode_bytes_min = 1u << 20;
+// What decoding `command` charges against a decode budget: every string byte
+// and 64 bytes per leg and step, as the decoders count them.
+std::size_t command_decode_bytes(const ledger::Command& command);
+// The most a command may charge: what a message_bytes_max input may decode
+// to. Every command from a decoder is within it; Engine::apply and submit
+// refuse a batch holding one that is not.
+inline constexpr std::size_t command_decode_bytes_max =
+    decode_amplification_max * message_bytes_max + 4096;
+// The budget every event gets at least, whatever its size. Decoding copies a
+// shared string at every use (encoding 2 stores it once) and charges each
+// copy, and a rejected command is logged whole, so an event's bytes do not
+// bound its decode. What does: its command (at most command_decode_bytes_max,
+// counted once for the command and at most twice more for its id and a
+// step's id in the envelope), and the body and postings of an accepted
+// command (bounded by the ledger's limits on ids, legs and steps: well under
+// 1 MiB).
+inline constexpr std::size_t event_decode_bytes_min = 3 * command_decode_bytes_max + (1u << 20);
 
-// The encoding EventEncoder::encode writes `event` in when asked for
-// `highest`: `highest`, or 1 for an event whose command is too large to share
-// strings (shared_strings_elements_max).
-std::uint16_t event_encoding_for(const ledger::Event& event, std::uint16_t highest);
+// The strings written so far into one event in encoding 2, and where: a list
+// while they are few, then a hash index as well (lookups only; what is
+// written never depends on the index's order).
+struct WrittenStrings {
+  static constexpr std::size_t list_entries_max = 32;
+  std::vector<std::pair<std::string_view, flatbuffers::Offset<flatbuffers::String>>> list;
+  ledger::IdMap<flatbuffers::uoffset_t> index;  // Every string, once the list is full.
+  void clear() {
+    list.clear();
+    index.clear();
+  }
+};
 
 // Encodes events and seals them into the chain. Reuses one builder.
 class EventEncoder {
  public:
   // The Event table's bytes for `event` chained to `prev_hash`, in encoding
-  // event_encoding_for(event, schema_version).
+  // `schema_version`.
   // REQUIRES: schema_version in event_schema_version_min..event_schema_version.
   std::string_view encode(const ledger::Event& event, const Sha256& prev_hash,
-                          std::uint16_t highest = event_schema_version);
+                          std::uint16_t schema_version = event_schema_version);
   // A SealedEvent buffer ("LFE1") holding `event_bytes` and their hash.
   std::string seal(std::string_view event_bytes, const Sha256& hash);
   // The same bytes as seal(), left in the encoder: valid until the next
@@ -109,8 +125,7 @@ class EventEncoder {
  private:
   flatbuffers::FlatBufferBuilder builder_{1024};
   flatbuffers::FlatBufferBuilder seal_builder_{1024};
-  // Encoding 2: the strings written so far in this event, and where.
-  std::vector<std::pair<std::string_view, flatbuffers::Offset<flatbuffers::String>>> written_;
+  WrittenStrings written_;  // Encoding 2.
 };
 
 // A stored event, opened and checked.

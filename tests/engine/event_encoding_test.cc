@@ -126,48 +126,76 @@ TEST_CASE("encoding 2 shares strings: same events, fewer bytes", "[engine][encod
   CHECK(std::string(encoder.encode(event, prev, 2)) == two);
 }
 
-TEST_CASE("events of commands with hundreds of legs decode: encoding 1 past the sharing limit",
+TEST_CASE("every event the engine logs decodes, however much its strings are shared",
           "[engine][encoding]") {
-  // Legs that all name one 64-byte account: shared, each use is still a
-  // copy when decoded. Rejected (too many legs), the command is still logged.
+  // Decoding copies a shared string at every use and charges each copy, so
+  // these events decode to far more than 4x their bytes: the floor
+  // codec::event_decode_bytes_min admits them. All are rejected (no such
+  // accounts, too many legs, invalid ids) and logged whole.
   const std::string account(64, 'a');
-  auto journal_of = [&](std::size_t legs) {
+  auto journal_of = [&](std::size_t legs, const std::string& name) {
     ledger::Journal journal;
     for (std::size_t i = 0; i < legs; ++i) {
-      journal.legs.push_back(
-          {account, "USD", i % 2 == 0 ? ledger::Side::debit : ledger::Side::credit, 1});
+      journal.legs.push_back({name, name.empty() ? "" : "USD",
+                              i % 2 == 0 ? ledger::Side::debit : ledger::Side::credit,
+                              name.empty() ? ledger::Amount{0} : ledger::Amount{1}});
     }
     return journal;
   };
-  ledger::Command small = cmd("journal-200", journal_of(200));  // Shares strings.
-  ledger::Command large = cmd("journal-5000", journal_of(5000));
   ledger::Linked chain;
-  for (int i = 0; i < 5; ++i) chain.steps.push_back({"step-" + std::to_string(i), journal_of(60)});
-  ledger::Command linked = cmd("linked-300", chain);  // 305 legs and steps.
-  const std::vector<ledger::Command> commands = {small, large, linked};
+  for (int i = 0; i < 5; ++i)
+    chain.steps.push_back({"step-" + std::to_string(i), journal_of(60, account)});
+  const std::string huge(200'000, 'x');  // One string, six uses.
+  ledger::Command shared_transfer =
+      cmd("unused", ledger::Transfer{huge, huge, 1, huge, false, 0, huge});
+  shared_transfer.id = huge;
+  const std::vector<ledger::Command> commands = {
+      cmd("journal-200", journal_of(200, account)),  // 200 legs naming one account.
+      cmd("journal-5000", journal_of(5000, account)),
+      cmd("linked-300", chain),
+      cmd("journal-40000", journal_of(40'000, "")),  // Default legs: 8 bytes each.
+      shared_transfer,
+  };
+  for (const ledger::Command& command : commands) {
+    REQUIRE(codec::command_decode_bytes(command) <= codec::command_decode_bytes_max);
+  }
   TempDir dir;
   engine::EngineOptions keep_tail;
   keep_tail.flush_projections_on_close = false;
   {
     auto engine = open_engine(dir.path(), keep_tail);
-    const auto outcomes = apply_all(*engine, commands, 3);
-    for (const ledger::Outcome& outcome : outcomes) {
-      CHECK(outcome.status ==
-            ledger::OutcomeStatus::rejected);  // No such account, or too many legs.
+    for (const ledger::Outcome& outcome : apply_all(*engine, commands, 2)) {
+      CHECK(outcome.status == ledger::OutcomeStatus::rejected);
     }
     const auto logged = versions_and_sizes(*engine);  // Each event opens.
-    REQUIRE(logged.size() == 3);
-    CHECK(logged[0].first == 2);
-    CHECK(logged[1].first == 1);
-    CHECK(logged[2].first == 1);
+    REQUIRE(logged.size() == commands.size());
+    for (const auto& [version, bytes] : logged) CHECK(version == 2);
+    CHECK(logged.back().second < 210'000);  // The 200 kB string once, not six times.
   }
-  auto engine = open_engine(dir.path());  // Re-executes all three.
-  CHECK(engine->head().ledger.next_seq == 4);
+  auto engine = open_engine(dir.path());  // Re-executes them all.
+  CHECK(engine->head().ledger.next_seq == commands.size() + 1);
   CHECK(verify_store(*engine).ok);
   auto report = engine::reexecute(*engine, dir.path("scratch"));
   REQUIRE(report.is_ok());
   INFO(report->problem);
   CHECK(report->ok);
+}
+
+TEST_CASE("a command larger than any decoder accepts is refused before anything is applied",
+          "[engine][encoding]") {
+  ledger::Journal journal;
+  journal.legs.resize(codec::command_decode_bytes_max / 64 + 1);  // Default legs, 64 bytes each.
+  const std::vector<ledger::Command> batch = {cmd("ok", open_account("a")), cmd("big", journal)};
+  REQUIRE(codec::command_decode_bytes(batch[1]) > codec::command_decode_bytes_max);
+  TempDir dir;
+  auto engine = open_engine(dir.path());
+  auto applied = engine->apply(batch);
+  REQUIRE_FALSE(applied.is_ok());
+  CHECK(applied.status().code() == Status::Code::invalid_argument);
+  CHECK_THAT(applied.status().message(), Catch::Contains("command 1"));
+  CHECK(engine->submit(batch).code() == Status::Code::invalid_argument);
+  CHECK(engine->head().ledger.next_seq == 1);  // Nothing of the batch.
+  CHECK(engine->in_flight() == 0);
 }
 
 TEST_CASE("a log tail in encoding 1 reopens, goes on in encoding 2 and re-executes",
