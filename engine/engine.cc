@@ -1094,6 +1094,11 @@ namespace {
 // command is logged, a rejected one too): such a batch is refused whole.
 Status check_command_sizes(std::span<const ledger::Command> commands) {
   for (std::size_t i = 0; i < commands.size(); ++i) {
+    if (commands[i].source.topic.size() > codec::source_topic_bytes_max) {
+      return Status::invalid_argument(
+          fmt::format("command {}: source topic of {} bytes; at most {}", i,
+                      commands[i].source.topic.size(), codec::source_topic_bytes_max));
+    }
     const std::size_t bytes = codec::command_decode_bytes(commands[i]);
     if (bytes > codec::command_decode_bytes_max) {
       return Status::invalid_argument(fmt::format(
@@ -1114,7 +1119,7 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
     return Status::invalid_argument(fmt::format("batch of {} commands; allowed 0..{}",
                                                 commands.size(), ledger::batch_commands_max));
   }
-  LF_RETURN_IF_ERROR(check_command_sizes(commands));
+  if (options_.check_command_sizes) LF_RETURN_IF_ERROR(check_command_sizes(commands));
   if (commands.empty()) {
     if (meta.empty()) return Status::invalid_argument("empty batch: no commands, no meta entries");
     LF_RETURN_IF_ERROR(put_meta(meta, options_.sync_commits));
@@ -1140,7 +1145,7 @@ Status Engine::submit(std::span<const ledger::Command> commands, std::span<const
   if (in_flight_.size() >= pipeline_batches_max) {
     return Status::invalid_argument("pipeline full: complete() a batch first");
   }
-  LF_RETURN_IF_ERROR(check_command_sizes(commands));
+  if (options_.check_command_sizes) LF_RETURN_IF_ERROR(check_command_sizes(commands));
   if (options_.history_index_inline) {
     return Status::invalid_argument("submit() does not index history inline; use apply()");
   }

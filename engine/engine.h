@@ -117,6 +117,12 @@ struct EngineOptions {
   // Flush projections when the engine closes. Default: true; tests of crash
   // recovery turn it off to leave a log tail for the next open.
   bool flush_projections_on_close = true;
+  // Refuse batches holding a command that decodes to more than
+  // codec::command_decode_bytes_max, or with a source topic longer than
+  // codec::source_topic_bytes_max (apply, submit). Default: true; re-executing
+  // a log turns it off, so that commands logged before the check existed
+  // still re-execute.
+  bool check_command_sizes = true;
 };
 
 // Batches decided and not yet durable at once (Engine::submit): one being
@@ -191,8 +197,9 @@ class Engine {
 
   // Decides and durably commits one batch. REQUIRES: 0..batch_commands_max
   // commands, and at least one command or meta entry; no command that decodes
-  // to more than codec::command_decode_bytes_max (else invalid_argument,
-  // nothing applied: the decoders never produce one). `meta` entries are
+  // to more than codec::command_decode_bytes_max or names a source topic
+  // longer than codec::source_topic_bytes_max (else invalid_argument, nothing
+  // applied: the decoders and the Kafka runner never produce one). `meta` entries are
   // written in the same atomic batch (a batch of meta entries alone is how a
   // consumer records dead letters and offsets of messages without commands).
   Result<BatchResult> apply(std::span<const ledger::Command> commands,

@@ -624,6 +624,7 @@ Result<ReexecuteReport> reexecute(Engine& source, const std::string& scratch_dir
   EngineOptions options;
   options.sync_commits = false;
   options.create_if_missing = snapshot == nullptr;
+  options.check_command_sizes = false;  // The log is what it is: re-execute all of it.
   // The shard rule is an input of every decision: re-execute under the same.
   options.shard = source.shard();
   Result<std::unique_ptr<Engine>> scratch = Engine::open(scratch_dir, options);

@@ -85,14 +85,16 @@ std::size_t command_decode_bytes(const ledger::Command& command);
 // refuse a batch holding one that is not.
 inline constexpr std::size_t command_decode_bytes_max =
     decode_amplification_max * message_bytes_max + 4096;
+// Longest source topic a command may carry: Kafka's own limit on topic names.
+inline constexpr std::size_t source_topic_bytes_max = 249;
 // The budget every event gets at least, whatever its size. Decoding copies a
 // shared string at every use (encoding 2 stores it once) and charges each
 // copy, and a rejected command is logged whole, so an event's bytes do not
-// bound its decode. What does: its command (at most command_decode_bytes_max,
-// counted once for the command and at most twice more for its id and a
-// step's id in the envelope), and the body and postings of an accepted
+// bound its decode. What does: its command (at most command_decode_bytes_max),
+// its id again in the envelope (at most as much), the source topic (at most
+// source_topic_bytes_max), and a step id, body and postings of an accepted
 // command (bounded by the ledger's limits on ids, legs and steps: well under
-// 1 MiB).
+// 1 MiB). Three times the command leaves a command's worth of margin.
 inline constexpr std::size_t event_decode_bytes_min = 3 * command_decode_bytes_max + (1u << 20);
 
 // The strings written so far into one event in encoding 2, and where: a list

@@ -196,6 +196,12 @@ TEST_CASE("a command larger than any decoder accepts is refused before anything 
   CHECK(engine->submit(batch).code() == Status::Code::invalid_argument);
   CHECK(engine->head().ledger.next_seq == 1);  // Nothing of the batch.
   CHECK(engine->in_flight() == 0);
+  std::vector<ledger::Command> long_topic = {cmd("t", open_account("b"))};
+  long_topic[0].source.topic = std::string(codec::source_topic_bytes_max + 1, 't');
+  CHECK(engine->apply(long_topic).status().code() == Status::Code::invalid_argument);
+  long_topic[0].source.topic.pop_back();  // At the limit: applied.
+  CHECK(engine->apply(long_topic).is_ok());
+  CHECK(engine->head().ledger.next_seq == 2);  // Only that opening.
 }
 
 TEST_CASE("a log tail in encoding 1 reopens, goes on in encoding 2 and re-executes",
