@@ -507,9 +507,7 @@ Status Engine::catch_up_projections() {
       logged.pop_front();
     }
     chain = (*decided)->chain_head;
-    if (spare_blocks_.size() < pipeline_batches_max) {
-      spare_blocks_.push_back(std::move((*decided)->block));
-    }
+    keep_spare_block(**decided);
     return Status::ok();
   };
   Status failure;
@@ -549,7 +547,7 @@ Status Engine::catch_up_projections() {
 
 Status Engine::set_event_schema_version(std::uint16_t version) {
   LF_RETURN_IF_ERROR(require_idle("set_event_schema_version()"));
-  if (version < codec::event_schema_version_min || version > codec::event_schema_version) {
+  if (!codec::known_event_schema_version(version)) {
     return Status::invalid_argument(
         fmt::format("event schema version {} not supported (known: {}..{})", version,
                     codec::event_schema_version_min, codec::event_schema_version));
@@ -1082,9 +1080,12 @@ BatchResult Engine::finish_decided(Decided& decided) {
   stats_.commands += decided.commands;
   head_ = decided.head;
   projected_ = decided.projected;
-  if (spare_blocks_.size() < pipeline_batches_max)
-    spare_blocks_.push_back(std::move(decided.block));
+  keep_spare_block(decided);
   return std::move(decided.result);
+}
+
+void Engine::keep_spare_block(Decided& done) {
+  if (spare_blocks_.size() < pipeline_batches_max) spare_blocks_.push_back(std::move(done.block));
 }
 
 namespace {

@@ -379,6 +379,9 @@ class Engine {
                                                 std::span<const MetaPut> meta);
   // Encodes, chains and seals a decided batch's events (deciding thread).
   void seal_events(Decided& batch);
+  // Keeps a written (or re-executed) batch's event block for a later batch to
+  // reuse, up to pipeline_batches_max blocks.
+  void keep_spare_block(Decided& done);
   // Writes a decided, sealed batch (on the writer thread when pipelined).
   // Sets failed_ on a write error.
   Status write_decided(Decided& batch);
@@ -402,7 +405,7 @@ class Engine {
   std::atomic<bool> failed_ = false;  // Set by the writer thread too.
   codec::EventEncoder encoder_;       // Deciding thread only (seal_events, open).
   std::uint16_t event_schema_version_ = codec::event_schema_version;
-  RecordEncoder records_;  // Likewise (projection flushes).
+  RecordEncoder records_;  // Whichever thread writes projection flushes.
   // Buffers kept between batches so that their memory is reused instead of
   // faulted in afresh: written batches' event blocks (about 2 MiB at 4,096
   // transfers; deciding thread) and the writer's WriteBatch (about 9 MiB with

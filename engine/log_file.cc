@@ -257,8 +257,7 @@ Result<bool> read_header(Source& source, LogFileReport& report, Sha256& link) {
     bad(report, std::nullopt, prefix_bytes + shard_bytes, "header: bad seq range");
     return false;
   }
-  if (report.header.schema_version < codec::event_schema_version_min ||
-      report.header.schema_version > codec::event_schema_version ||
+  if (!codec::known_event_schema_version(report.header.schema_version) ||
       report.header.rules_version != ledger::rules_version) {
     bad(report, std::nullopt, 12,
         fmt::format("header (byte 12): schema version {} / rules version {} not supported",

@@ -630,7 +630,7 @@ std::size_t command_decode_bytes(const ledger::Command& command) {
 
 std::string_view EventEncoder::encode(const ledger::Event& event, const Sha256& prev_hash,
                                       std::uint16_t schema_version) {
-  LF_ASSERT(schema_version >= event_schema_version_min && schema_version <= event_schema_version);
+  LF_ASSERT(known_event_schema_version(schema_version));
   FlatBufferBuilder& b = builder_;
   b.Clear();
   const WrittenStringsScope sharing(written_, schema_version >= 2);
@@ -704,8 +704,7 @@ Status open_event_into(std::string_view input, OpenedEvent& opened) {
   LF_RETURN_IF_ERROR(status);
   opened.prev_hash = from_fb(e->envelope()->prev_hash());
   opened.schema_version = e->envelope()->schema_version();
-  if (opened.schema_version < event_schema_version_min ||
-      opened.schema_version > event_schema_version) {
+  if (!known_event_schema_version(opened.schema_version)) {
     return Status::corruption(fmt::format("event schema version {} not supported (known: {}..{})",
                                           opened.schema_version, event_schema_version_min,
                                           event_schema_version));

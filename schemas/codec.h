@@ -76,6 +76,9 @@ Result<std::vector<ledger::Command>> decode_command_batch(std::string_view bytes
 //      about 120 bytes fewer (of 584 sealed, in engine_bench).
 inline constexpr std::uint16_t event_schema_version_min = 1;
 inline constexpr std::uint16_t event_schema_version = 2;  // What new events are written with.
+constexpr bool known_event_schema_version(std::uint64_t version) {
+  return version >= event_schema_version_min && version <= event_schema_version;
+}
 
 // What decoding `command` charges against a decode budget: every string byte
 // and 64 bytes per leg and step, as the decoders count them.
