@@ -33,27 +33,40 @@ namespace lf::engine {
 template <typename T>
 using UnflushedMap = ledger::IdMap<std::optional<T>>;
 
-// Accounts as the store holds them since a projection flush wrote them, so
-// that prefetch reads the store only for accounts no flush of this engine
-// wrote. Newer values are in the unflushed maps, which prefetch reads first:
-// a batch's account writes go only there, and reach the cache when their
-// flush is written (a copy per account per flush, not per batch). An entry
-// without a value is not cached (IdMap entries are never erased).
-struct Engine::AccountCache {
-  ledger::IdMap<std::optional<ledger::Account>> accounts;
-  void forget(std::string_view id) {
-    if (auto* entry = accounts.find_entry(id); entry != nullptr) entry->second.reset();
-  }
-  // Takes the accounts of a written flush.
-  void take_flushed(UnflushedMap<ledger::Account>& flushed, std::size_t entries_max) {
-    if (accounts.size() + flushed.size() > entries_max) accounts.clear();
-    for (auto& [id, value] : flushed) {
-      if (!value) {
-        forget(id);
-      } else if (auto [entry, inserted] = accounts.try_emplace(id, std::move(value)); !inserted) {
-        entry->second = std::move(value);
+// The accounts the engine holds in memory between batches, each in a cell
+// with its newest decided value (or known absent): prefetch hands the cells
+// to the working set, which reads and writes them in place (one lookup per
+// account per batch, no copies in and out). The cells written since the last
+// projection flush are listed; a flush takes a copy of their values
+// (cut_into), so that later batches may go on changing the cells while the
+// writer encodes the copy. An account without a cell is read from a flush
+// still in flight, else from the store.
+struct Engine::ResidentAccounts {
+  ledger::IdMap<ledger::AccountCell> cells;
+  std::vector<ledger::AccountCell*> written;  // Cells written since the last cut.
+
+  // Lists the cells a decided batch wrote.
+  void note_written(ledger::WorkingSet& state) {
+    state.for_each_dirty_account_cell([this](ledger::AccountCell& cell) {
+      if (!cell.listed) {
+        cell.listed = true;
+        written.push_back(&cell);
       }
+    });
+  }
+  // Copies the written values into `flush` (newest wins) and unlists them;
+  // then empties the table if it holds more than `entries_max` cells, which
+  // loses nothing: every value written is in a flush now.
+  void cut_into(UnflushedMap<ledger::Account>& flush, std::size_t entries_max) {
+    for (ledger::AccountCell* cell : written) {
+      LF_ASSERT(cell->written && cell->value);  // Accounts are never deleted.
+      auto [entry, inserted] = flush.try_emplace(cell->value->id, cell->value);
+      if (!inserted) entry->second = cell->value;
+      cell->written = false;
+      cell->listed = false;
     }
+    written.clear();
+    if (cells.size() > entries_max) cells.clear();
   }
 };
 
@@ -108,10 +121,10 @@ struct Engine::Projections {
     }
   }
 
-  // Takes in (moves out) what a decided batch wrote.
+  // Takes in (moves out) what a decided batch wrote, accounts aside: they
+  // stay in their cells (ResidentAccounts) until the flush is cut.
   void absorb(ledger::WorkingSet& state, std::uint64_t batch_events) {
     events += batch_events;
-    state.take_dirty_accounts(store_into(accounts));
     state.take_dirty_pendings(store_into(pendings));
     state.take_dirty_commands(store_into(commands));
     for (const auto& [key, present] : state.expiry_changes()) expiry.insert_or_assign(key, present);
@@ -403,7 +416,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
   std::unique_ptr<Engine> engine(new Engine());
   engine->directory_ = directory;
   engine->options_ = options;
-  engine->cache_ = std::make_unique<AccountCache>();
+  engine->resident_ = std::make_unique<ResidentAccounts>();
   engine->write_batch_ = std::make_unique<rocksdb::WriteBatch>();
   engine->unflushed_ = std::make_unique<Projections>(engine->flush_events_max());
 
@@ -559,18 +572,29 @@ Status Engine::set_event_schema_version(std::uint16_t version) {
 Status Engine::flush_projections() {
   LF_RETURN_IF_ERROR(require_writable());
   LF_RETURN_IF_ERROR(require_idle("flush_projections()"));
-  if (unflushed_->empty() && projected_ == head_) return Status::ok();
+  if (projections_empty() && projected_ == head_) return Status::ok();
+  cut_accounts();
   rocksdb::WriteBatch batch;
   unflushed_->put(batch, records_, accounts_, pending_, commands_, expiry_);
   batch.Put(meta_, meta_projected_key, encode_head(head_));
   LF_RETURN_IF_ERROR(write(batch, options_.sync_commits, "flush projections"));
-  cache_->take_flushed(unflushed_->accounts, options_.account_cache_entries_max);
   unflushed_ = std::make_unique<Projections>(flush_events_max());
   projected_ = head_;
   return Status::ok();
 }
 
 std::uint64_t Engine::unflushed_events() const { return unflushed_->events; }
+
+bool Engine::projections_empty() const { return unflushed_->empty() && resident_->written.empty(); }
+
+void Engine::cut_accounts() {
+  resident_->cut_into(unflushed_->accounts, options_.account_cache_entries_max);
+}
+
+void Engine::drop_resident_accounts() {
+  cut_accounts();
+  resident_->cells.clear();
+}
 
 Status Engine::load_shard_rule() {
   if (options_.shard && !options_.shard->valid()) {
@@ -627,7 +651,7 @@ Status Engine::write(rocksdb::WriteBatch& batch, bool sync, std::string_view wha
 
 // Bulk writes of projections assume none are waiting in memory.
 Status Engine::require_flushed(std::string_view what) const {
-  if (unflushed_->empty() && projected_ == head_) return Status::ok();
+  if (projections_empty() && projected_ == head_) return Status::ok();
   return Status::invalid_argument(
       fmt::format("{} with unflushed projections: flush_projections() first", what));
 }
@@ -692,6 +716,10 @@ Status multi_get(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
 
 template <typename T>
 const std::optional<T>* Engine::unflushed_value(std::string_view id) const {
+  if constexpr (std::is_same_v<T, ledger::Account>) {
+    // A cell holds the newest value; written ones may not be in any flush yet.
+    if (const auto* cell = resident_->cells.find_entry(id)) return &cell->second.value;
+  }
   const UnflushedMap<T>& newest = unflushed_->map<T>();
   if (auto it = newest.find(id); it != newest.end()) return &it->second;
   for (auto batch = in_flight_.rbegin(); batch != in_flight_.rend(); ++batch) {
@@ -758,34 +786,44 @@ Status Engine::load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& 
 }
 
 Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state) {
-  // Newest first: the accounts decided since the last flush, those of a
-  // flush still in flight, then the cache of flushed values; the store for
-  // the rest. Only the misses are sorted (for MultiGet): sorting every id
+  // Accounts in memory first (their cells hold the newest decided values),
+  // then those of a flush still in flight, then the store for the rest, each
+  // given a cell. Only the misses are sorted (for MultiGet): sorting every id
   // cost a tenth of the deciding thread, and the working set already drops
   // duplicates.
   std::vector<std::string> misses;
   for (std::string& id : ids) {
     if (state.account_loaded(id)) continue;
-    if (const std::optional<ledger::Account>* value = unflushed_value<ledger::Account>(id)) {
-      state.load_account(id, *value);
-    } else if (const auto* cached = cache_->accounts.find_entry(id);
-               cached != nullptr && cached->second) {
-      state.load_account(id, cached->second);
+    if (auto* cell = resident_->cells.find_entry(id)) {
+      state.load_account_cell(id, cell->second);
+    } else if (const std::optional<ledger::Account>* flushing =
+                   unflushed_value<ledger::Account>(id)) {
+      load_new_cell(id, *flushing, state);
     } else {
       misses.push_back(std::move(id));
     }
   }
   sort_unique(misses);
+  // Cells are made only for values read: a failed read leaves none behind
+  // that would claim an account absent.
   return multi_get(*db_, accounts_, misses, [&](const std::string& id, const std::string_view* b) {
     if (b == nullptr) {
-      state.load_account(id, std::nullopt);
+      load_new_cell(id, std::nullopt, state);
       return Status::ok();
     }
     Result<ledger::Account> account = decode_account(id, *b);
     if (!account.is_ok()) return account.status();
-    state.load_account(id, std::move(account).value());
+    load_new_cell(id, std::move(account).value(), state);
     return Status::ok();
   });
+}
+
+void Engine::load_new_cell(std::string_view id, std::optional<ledger::Account> value,
+                           ledger::WorkingSet& state) {
+  auto [cell, inserted] = resident_->cells.try_emplace(id);
+  LF_ASSERT(inserted);
+  cell->second.value = std::move(value);
+  state.load_account_cell(id, cell->second);
 }
 
 Status Engine::load_due_expiries(ledger::TimestampMs through, ledger::WorkingSet& state,
@@ -947,6 +985,7 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   // are durable: a batch that then fails to write stops the engine
   // (require_writable), and reopening it drops everything in memory.
   unflushed_->absorb(state, batch->events.size());
+  resident_->note_written(state);
   batch->decide_ns = nanos_since(phase);
   decided_head_ = state.head();
   return batch;
@@ -959,9 +998,10 @@ std::uint64_t Engine::flush_events_max() const {
 
 void Engine::maybe_flush_with(Decided& batch) {
   if (unflushed_->events < flush_events_max() &&
-      unflushed_->entries() < projections_unflushed_entries_max) {
+      unflushed_->entries() + resident_->written.size() < projections_unflushed_entries_max) {
     return;
   }
+  cut_accounts();
   batch.flush = std::move(unflushed_);
   unflushed_ = std::make_unique<Projections>(flush_events_max());
 }
@@ -1071,7 +1111,6 @@ BatchResult Engine::finish_decided(Decided& decided) {
   stats_.write_ns += decided.write_ns;
   stats_.writer_cpu_ns += decided.writer_cpu_ns;
   if (decided.flush != nullptr) {
-    cache_->take_flushed(decided.flush->accounts, options_.account_cache_entries_max);
     ++stats_.flushes;
     stats_.flush_encode_ns += decided.encode_ns;
     stats_.flush_write_ns += decided.write_ns;
@@ -1187,6 +1226,7 @@ Result<std::optional<ledger::Account>> Engine::account(std::string_view id) {
 }
 
 Status Engine::for_each_account(const std::function<bool(const ledger::Account&)>& fn) {
+  cut_accounts();  // The written cells' values into the unflushed map, which the scan reads.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options(), accounts_));
   return merged_scan(*it, unflushed_->accounts, decode_account, fn, "scan accounts");
 }
@@ -1449,7 +1489,7 @@ Status Engine::load_raw(std::span<const RawPut> puts) {
     failed_ = true;
     return from_rocksdb(s, "load raw entries");
   }
-  cache_->accounts.clear();
+  drop_resident_accounts();
   return load_head();
 }
 
@@ -1515,7 +1555,7 @@ Result<std::unique_ptr<Engine::BulkLoad>> Engine::bulk_load(Family family) {
   LF_ASSERT(index < std::size(families));
   static std::atomic<std::uint64_t> counter{0};
   const std::string path = fmt::format("{}/bulk-{}-{}.sst.tmp", directory_, index, counter++);
-  cache_->accounts.clear();
+  drop_resident_accounts();
   return std::unique_ptr<BulkLoad>(new SstBulkLoad(db_.get(), families[index], path));
 }
 
@@ -1550,7 +1590,7 @@ Status Engine::debug_write_block(ledger::Sequence first_seq,
 
 Status Engine::debug_put_account_raw(std::string_view id, std::string_view bytes) {
   LF_RETURN_IF_ERROR(flush_projections());  // Else a later flush would undo the tampering.
-  cache_->forget(id);
+  drop_resident_accounts();
   return from_rocksdb(db_->Put(rocksdb::WriteOptions(), accounts_, slice(id), slice(bytes)),
                       "debug put account");
 }

@@ -75,10 +75,11 @@ struct EngineOptions {
   // catches up before answering, and callers catch up when idle. Behind keeps
   // index writes off the commit path. Default: false.
   bool history_index_inline = false;
-  // Accounts kept in memory between batches, as the last projection flush
-  // wrote them (newer values are in the unflushed maps). The cache is
-  // cleared when a flush would take it past this, then takes that flush's
-  // accounts, so it may hold one flush's worth more. Default: 1M.
+  // Accounts kept in memory between batches, each with its newest decided
+  // value (prefetch reads the store only for the others). When a projection
+  // flush is cut with more than this many in memory, they are all dropped;
+  // between flushes it grows by the accounts that one flush's batches read
+  // (at most about two per event, plus a journal's legs). Default: 1M.
   std::size_t account_cache_entries_max = 1u << 20;
   // RocksDB block cache. Default: 128 MiB.
   std::size_t block_cache_bytes = 128u << 20;
@@ -339,6 +340,9 @@ class Engine {
   Status catch_up_projections();
   Status prefetch(std::span<const ledger::Command> commands, ledger::WorkingSet& state);
   Status load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& state);
+  // Gives `id` a resident cell holding `value` and loads it. REQUIRES: no cell yet.
+  void load_new_cell(std::string_view id, std::optional<ledger::Account> value,
+                     ledger::WorkingSet& state);
   Status load_pendings(std::vector<std::string>& ids, ledger::WorkingSet& state,
                        std::vector<std::string>& accounts_out);
   Status load_commands(std::vector<std::string>& ids, ledger::WorkingSet& state);
@@ -359,8 +363,17 @@ class Engine {
   void start_from_committed_head();
   // Projection entries not yet in the store (engine.cc).
   struct Projections;
-  // The newest unflushed value of a key: from unflushed_, else from the
-  // flushes of the batches in flight; nullptr when none has it.
+  // No projection entry is waiting in memory (unflushed_ or a written cell).
+  bool projections_empty() const;
+  // Copies the written account cells' values into unflushed_ (see
+  // ResidentAccounts::cut_into).
+  void cut_accounts();
+  // cut_accounts(), then forgets every resident account: for writes that go
+  // around the decided path (raw loads, bulk loads, debug tampering).
+  void drop_resident_accounts();
+  // The newest unflushed value of a key: for accounts from a resident cell
+  // (its value may also be a flushed one), then from unflushed_, else from
+  // the flushes of the batches in flight; nullptr when none has it.
   template <typename T>
   const std::optional<T>* unflushed_value(std::string_view id) const;
   // Loads into the working set (through `load`) the ids with unflushed
@@ -423,9 +436,9 @@ class Engine {
   std::unique_ptr<Projections> unflushed_;          // Decided since the last flush.
   std::deque<std::unique_ptr<Decided>> in_flight_;  // Oldest first.
   std::unique_ptr<Writer> writer_;                  // Started by the first submit().
-  // Accounts as the last projection flushes wrote them (id -> account).
-  struct AccountCache;
-  std::unique_ptr<AccountCache> cache_;
+  // Accounts held in memory between batches, newest decided values.
+  struct ResidentAccounts;
+  std::unique_ptr<ResidentAccounts> resident_;
 };
 
 }  // namespace lf::engine

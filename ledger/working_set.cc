@@ -32,7 +32,14 @@ void restore(Slot& slot, Slot& previous) {
 }  // namespace
 
 void WorkingSet::load_account(std::string_view id, std::optional<Account> value) {
-  load(accounts_, id, std::move(value));
+  auto [entry, inserted] = accounts_.try_emplace(id);
+  if (!inserted) return;
+  entry->second.own.value = std::move(value);
+  entry->second.cell = &entry->second.own;
+}
+void WorkingSet::load_account_cell(std::string_view id, AccountCell& cell) {
+  auto [entry, inserted] = accounts_.try_emplace(id);
+  if (inserted) entry->second.cell = &cell;
 }
 void WorkingSet::load_pending(std::string_view id, std::optional<PendingTransfer> value) {
   load(pendings_, id, std::move(value));
@@ -54,7 +61,10 @@ void WorkingSet::load_expiry(TimestampMs expires_at_ms, std::string_view pending
 }
 
 const Account* WorkingSet::find_account(std::string_view id) const {
-  return find_loaded(accounts_, id);
+  const auto* entry = accounts_.find_entry(id);
+  LF_ASSERT(entry != nullptr);  // Prefetch must load every key a batch reads.
+  const std::optional<Account>& value = entry->second.cell->value;
+  return value ? &*value : nullptr;
 }
 const PendingTransfer* WorkingSet::find_pending(std::string_view id) const {
   return find_loaded(pendings_, id);
@@ -76,7 +86,6 @@ void WorkingSet::put(Map<T>& map, Order<T>& order, const std::string& id, const 
   }
   Slot<T>& slot = it->second;
   if (savepoint_open_) {
-    if constexpr (std::is_same_v<T, Account>) undo_.emplace_back(AccountUndo{id, slot});
     if constexpr (std::is_same_v<T, PendingTransfer>) undo_.emplace_back(PendingUndo{id, slot});
     if constexpr (std::is_same_v<T, CommandRecord>) undo_.emplace_back(CommandUndo{id, slot});
   }
@@ -89,7 +98,18 @@ void WorkingSet::put(Map<T>& map, Order<T>& order, const std::string& id, const 
 }
 
 void WorkingSet::put_account(const Account& account) {
-  put(accounts_, account_order_, account.id, account);
+  auto* entry = accounts_.find_entry(account.id);
+  LF_ASSERT(entry != nullptr);  // Every caller loads first (see put()).
+  AccountSlot& slot = entry->second;
+  AccountCell& cell = *slot.cell;
+  if (savepoint_open_) undo_.emplace_back(AccountUndo{&slot, cell.value, cell.written, slot.dirty});
+  cell.value = account;
+  cell.written = true;
+  slot.dirty = true;
+  if (!slot.listed) {
+    slot.listed = true;
+    account_order_.push_back(entry);
+  }
 }
 void WorkingSet::put_pending(const PendingTransfer& pending) {
   put(pendings_, pending_order_, pending.id, pending);
@@ -142,7 +162,10 @@ void WorkingSet::rollback() {
   while (!undo_.empty()) {
     Undo& undo = undo_.back();
     if (auto* a = std::get_if<AccountUndo>(&undo)) {
-      restore(accounts_.find(a->id)->second, a->previous);
+      // It stays in the order list if it was listed, so it is never listed twice.
+      a->slot->cell->value = std::move(a->value);
+      a->slot->cell->written = a->written;
+      a->slot->dirty = a->dirty;
     } else if (auto* p = std::get_if<PendingUndo>(&undo)) {
       restore(pendings_.find(p->id)->second, p->previous);
     } else if (auto* c = std::get_if<CommandUndo>(&undo)) {

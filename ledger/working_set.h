@@ -52,6 +52,21 @@ struct LedgerHead {
 
 using ExpiryKey = std::pair<TimestampMs, std::string>;  // (expires_at_ms, pending id)
 
+// An account's value kept by the caller from batch to batch (the engine keeps
+// one per account it holds in memory: the newest decided value). A working
+// set that loads a cell reads and writes the account in place instead of
+// copying it in and out: with thousands of distinct accounts per batch, each
+// copy and each lookup in another map was a cache miss (docs/benchmarks.md).
+// REQUIRES: the cell outlives the working set's use of it, and nothing else
+// changes it while the batch is decided.
+struct AccountCell {
+  std::optional<Account> value;  // Absent: no such account.
+  // Set by a working set's write and put back by its rollback; only the
+  // owner clears it (once it has taken the value for writing).
+  bool written = false;
+  bool listed = false;  // The owner's own mark (in its list of written cells); never touched here.
+};
+
 class WorkingSet {
  public:
   explicit WorkingSet(LedgerHead head) : head_(head) {}
@@ -61,6 +76,8 @@ class WorkingSet {
 
   // ---- Prefetch (engine). Loading a key twice keeps the first value.
   void load_account(std::string_view id, std::optional<Account> value);
+  // Loads the caller's cell: reads and writes go to it (see AccountCell).
+  void load_account_cell(std::string_view id, AccountCell& cell);
   void load_pending(std::string_view id, std::optional<PendingTransfer> value);
   void load_command(std::string_view id, std::optional<CommandRecord> value);
   // A stored expiry entry that is due within the batch's time range.
@@ -106,7 +123,18 @@ class WorkingSet {
   // Calls fn(id, value-or-nullptr) for each account written during the batch.
   template <typename Fn>
   void for_each_dirty_account(Fn&& fn) const {
-    for_each_dirty<Account>(account_order_, fn);
+    for (const auto* entry : account_order_) {
+      const AccountSlot& slot = entry->second;
+      if (slot.dirty) fn(entry->first, slot.cell->value ? &*slot.cell->value : nullptr);
+    }
+  }
+  // Calls fn(AccountCell&) for each account cell written during the batch, in
+  // the order first dirtied (loaded by value or by load_account_cell()).
+  template <typename Fn>
+  void for_each_dirty_account_cell(Fn&& fn) {
+    for (auto* entry : account_order_) {
+      if (entry->second.dirty) fn(*entry->second.cell);
+    }
   }
   template <typename Fn>
   void for_each_dirty_pending(Fn&& fn) const {
@@ -119,10 +147,6 @@ class WorkingSet {
   // Moves every written entry out, in the order first dirtied:
   // fn(id, std::optional<T>&& value), empty for absent. The working set is
   // spent afterwards: call these last, once per batch.
-  template <typename Fn>
-  void take_dirty_accounts(Fn&& fn) {
-    take_dirty<Account>(account_order_, fn);
-  }
   template <typename Fn>
   void take_dirty_pendings(Fn&& fn) {
     take_dirty<PendingTransfer>(pending_order_, fn);
@@ -137,6 +161,13 @@ class WorkingSet {
  private:
   template <typename T>
   using Map = IdMap<Slot<T>>;
+  // An account's slot: the value is in a cell, its own or the caller's.
+  struct AccountSlot {
+    AccountCell own;              // The value, when loaded by value.
+    AccountCell* cell = nullptr;  // &own, or the caller's cell.
+    bool dirty = false;
+    bool listed = false;  // Already in account_order_.
+  };
 
   static std::string_view key(std::string_view id) { return id; }
 
@@ -166,8 +197,10 @@ class WorkingSet {
   void put(Map<T>& map, Order<T>& order, const std::string& id, const T& value);
 
   struct AccountUndo {
-    std::string id;
-    Slot<Account> previous;
+    AccountSlot* slot;  // Entries never move.
+    std::optional<Account> value;
+    bool written = false;
+    bool dirty = false;
   };
   struct PendingUndo {
     std::string id;
@@ -191,10 +224,10 @@ class WorkingSet {
 
   LedgerHead head_;
   ShardRule shard_;
-  Map<Account> accounts_;
+  IdMap<AccountSlot> accounts_;
   Map<PendingTransfer> pendings_;
   Map<CommandRecord> commands_;
-  Order<Account> account_order_;
+  std::vector<IdMap<AccountSlot>::value_type*> account_order_;
   Order<PendingTransfer> pending_order_;
   Order<CommandRecord> command_order_;
   std::set<ExpiryKey> expiry_queue_;
