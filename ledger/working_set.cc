@@ -34,8 +34,7 @@ void restore(Slot& slot, Slot& previous) {
 void WorkingSet::load_account(std::string_view id, std::optional<Account> value) {
   auto [entry, inserted] = accounts_.try_emplace(id);
   if (!inserted) return;
-  entry->second.own.value = std::move(value);
-  entry->second.cell = &entry->second.own;
+  entry->second.cell = &owned_cells_.emplace_back(AccountCell{std::move(value)});
 }
 void WorkingSet::load_account_cell(std::string_view id, AccountCell& cell) {
   auto [entry, inserted] = accounts_.try_emplace(id);

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -161,10 +162,11 @@ class WorkingSet {
  private:
   template <typename T>
   using Map = IdMap<Slot<T>>;
-  // An account's slot: the value is in a cell, its own or the caller's.
+  // An account's slot: where its value is (a cell in owned_cells_, or the
+  // caller's). Kept small: a batch's map holds thousands of slots, and a
+  // value inline would spread them over several times the cache lines.
   struct AccountSlot {
-    AccountCell own;              // The value, when loaded by value.
-    AccountCell* cell = nullptr;  // &own, or the caller's cell.
+    AccountCell* cell = nullptr;
     bool dirty = false;
     bool listed = false;  // Already in account_order_.
   };
@@ -225,6 +227,7 @@ class WorkingSet {
   LedgerHead head_;
   ShardRule shard_;
   IdMap<AccountSlot> accounts_;
+  std::deque<AccountCell> owned_cells_;  // Accounts loaded by value (never move).
   Map<PendingTransfer> pendings_;
   Map<CommandRecord> commands_;
   std::vector<IdMap<AccountSlot>::value_type*> account_order_;
