@@ -376,6 +376,11 @@ class Engine {
   // the flushes of the batches in flight; nullptr when none has it.
   template <typename T>
   const std::optional<T>* unflushed_value(std::string_view id) const;
+  template <typename T>  // REQUIRES: hash == ledger::id_hash(id).
+  const std::optional<T>* unflushed_value(std::string_view id, std::uint64_t hash) const;
+  // Prefetches the map slots that unflushed_value(id, hash) reads.
+  template <typename T>
+  void prefetch_unflushed(std::uint64_t hash) const;
   // Loads into the working set (through `load`) the ids with unflushed
   // values, and removes them from `ids`.
   template <typename T, typename Load>

@@ -1,6 +1,7 @@
 // IdMap against std::map over seeded random operations: the same entries,
-// values and insertion order; entry addresses that never move; clear() that
-// empties and then serves again.
+// values and insertion order, by plain and by hashed (prefetched) lookups;
+// entry addresses that never move; clear() that empties and then serves
+// again.
 #include "ledger/id_map.h"
 
 #include <catch2/catch.hpp>
@@ -35,10 +36,14 @@ TEST_CASE("IdMap matches std::map over random inserts and lookups", "[id_map]") 
     for (int op = 0; op < 100'000; ++op) {
       const std::string id = random_id(rng, universe);
       if (rng() % 3 == 0) {
+        const std::uint64_t hash = id_hash(id);
+        map.prefetch_slot(hash);  // Hints: they change nothing.
+        map.prefetch_entry(hash);
         const auto* entry = map.find_entry(id);
         const auto it = model.find(id);
         REQUIRE((entry == nullptr) == (it == model.end()));
         REQUIRE(map.contains(id) == (it != model.end()));
+        REQUIRE(map.find_entry(id, hash) == entry);  // The hashed lookup finds the same.
         if (entry != nullptr) REQUIRE(entry->second == it->second);
         continue;
       }
