@@ -192,7 +192,7 @@ Sequence Decider::emit(const std::string& step_id, EventBody body, std::vector<P
                        bool with_command) {
   LF_ASSERT(postings_balance(postings));  // Double entry, before anything is written.
   LedgerHead head = state_.head();
-  Event event;
+  Event& event = events_.emplace_back();  // Built in place: an Event is costly to move.
   event.seq = head.next_seq;
   event.command_id = command_.id;
   event.step_id = step_id;
@@ -201,7 +201,6 @@ Sequence Decider::emit(const std::string& step_id, EventBody body, std::vector<P
   if (with_command) event.command = command_;
   event.body = std::move(body);
   event.postings = std::move(postings);
-  events_.push_back(std::move(event));
   LF_ASSERT(head.next_seq < UINT64_MAX);
   ++head.next_seq;
   state_.set_head(head);
