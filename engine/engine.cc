@@ -45,7 +45,8 @@ struct Engine::ResidentAccounts {
   ledger::IdMap<ledger::AccountCell> cells;
   std::vector<ledger::AccountCell*> written;  // Cells written since the last cut.
 
-  // Lists the cells a decided batch wrote.
+  // Lists the cells a decided batch wrote (all of them resident: prefetch
+  // loads every account by cell).
   void note_written(ledger::WorkingSet& state) {
     state.for_each_dirty_account_cell([this](ledger::AccountCell& cell) {
       if (!cell.listed) {
@@ -133,6 +134,8 @@ struct Engine::Projections {
 
 struct Engine::Decided {
   explicit Decided(const ledger::LedgerHead& head) : state(head) {}
+  // Spent once decide_batch() returns: only head() may be read after that
+  // (its account slots point at resident cells, which a cut may free).
   ledger::WorkingSet state;
   std::vector<ledger::Event> events;
   std::vector<MetaPut> meta;
@@ -441,7 +444,12 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& directory,
   if (loaded.is_ok()) loaded = engine->load_shard_rule();
   if (loaded.is_ok()) loaded = engine->catch_up_projections();
   if (loaded.is_ok() && !options.read_only) loaded = engine->flush_projections();
-  if (!loaded.is_ok()) return loaded;
+  if (!loaded.is_ok()) {
+    // The destructor must not flush: the projections of a tail not (or not
+    // wholly) re-executed would be recorded as complete, and lost for good.
+    engine->failed_ = true;
+    return loaded;
+  }
   return engine;
 }
 
@@ -584,6 +592,8 @@ Status Engine::flush_projections() {
 }
 
 std::uint64_t Engine::unflushed_events() const { return unflushed_->events; }
+
+std::size_t Engine::resident_accounts() const { return resident_->cells.size(); }
 
 bool Engine::projections_empty() const { return unflushed_->empty() && resident_->written.empty(); }
 
@@ -1031,6 +1041,10 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   // (require_writable), and reopening it drops everything in memory.
   unflushed_->absorb(state, batch->events.size());
   resident_->note_written(state);
+  // Cells are made for every account a batch reads, absent ones and those
+  // of rejected commands too, not only for those written: bound them here,
+  // not only when a flush is cut (a cut is valid between any two batches).
+  if (resident_->cells.size() > options_.account_cache_entries_max) cut_accounts();
   batch->decide_ns = nanos_since(phase);
   decided_head_ = state.head();
   return batch;

@@ -76,10 +76,11 @@ struct EngineOptions {
   // index writes off the commit path. Default: false.
   bool history_index_inline = false;
   // Accounts kept in memory between batches, each with its newest decided
-  // value (prefetch reads the store only for the others). When a projection
-  // flush is cut with more than this many in memory, they are all dropped;
-  // between flushes it grows by the accounts that one flush's batches read
-  // (at most about two per event, plus a journal's legs). Default: 1M.
+  // value or known absent (prefetch reads the store only for the others).
+  // After a batch that leaves more than this many, or when a projection
+  // flush is cut with more, they are all dropped (their written values are
+  // in the unflushed projections by then), so at most one batch's accounts
+  // more are held. Their memory is kept for reuse at its peak. Default: 1M.
   std::size_t account_cache_entries_max = 1u << 20;
   // RocksDB block cache. Default: 128 MiB.
   std::size_t block_cache_bytes = 128u << 20;
@@ -283,6 +284,8 @@ class Engine {
   Status flush_projections();
   // Events decided since the last projection flush.
   std::uint64_t unflushed_events() const;
+  // Accounts held in memory (EngineOptions::account_cache_entries_max).
+  std::size_t resident_accounts() const;
   // Where the stored projections stand (== head() when all are flushed).
   const Head& projected() const { return projected_; }
   // Bytes of all files in the store directory.
@@ -321,6 +324,8 @@ class Engine {
     // Ingests what was added (nothing to do when nothing was).
     virtual Status finish() = 0;
   };
+  // REQUIRES: no batch is decided until finish() (accounts read meanwhile
+  // would stay in memory as they were before the ingest).
   Result<std::unique_ptr<BulkLoad>> bulk_load(Family family);
 
   // For tests of tamper detection: raw access behind the engine's back.

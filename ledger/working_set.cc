@@ -35,6 +35,7 @@ void WorkingSet::load_account(std::string_view id, std::optional<Account> value)
   auto [entry, inserted] = accounts_.try_emplace(id);
   if (!inserted) return;
   entry->second.cell = &owned_cells_.emplace_back(AccountCell{std::move(value)});
+  entry->second.owned = true;
 }
 void WorkingSet::load_account_cell(std::string_view id, AccountCell& cell) {
   auto [entry, inserted] = accounts_.try_emplace(id);

@@ -129,12 +129,13 @@ class WorkingSet {
       if (slot.dirty) fn(entry->first, slot.cell->value ? &*slot.cell->value : nullptr);
     }
   }
-  // Calls fn(AccountCell&) for each account cell written during the batch, in
-  // the order first dirtied (loaded by value or by load_account_cell()).
+  // Calls fn(AccountCell&) for each of the caller's cells (load_account_cell)
+  // written during the batch, in the order first dirtied. Accounts loaded by
+  // value are left out: their cells die with the working set.
   template <typename Fn>
   void for_each_dirty_account_cell(Fn&& fn) {
     for (auto* entry : account_order_) {
-      if (entry->second.dirty) fn(*entry->second.cell);
+      if (entry->second.dirty && !entry->second.owned) fn(*entry->second.cell);
     }
   }
   template <typename Fn>
@@ -167,6 +168,7 @@ class WorkingSet {
   // value inline would spread them over several times the cache lines.
   struct AccountSlot {
     AccountCell* cell = nullptr;
+    bool owned = false;  // The cell is in owned_cells_ (loaded by value).
     bool dirty = false;
     bool listed = false;  // Already in account_order_.
   };

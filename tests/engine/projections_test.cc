@@ -252,6 +252,72 @@ TEST_CASE("a log tail that does not re-execute to the logged events is refused",
   CHECK(reopened.status().code() == Status::Code::corruption);
   CHECK_THAT(reopened.status().message(),
              Catch::Contains("event 1: re-executing the log after the stored projections"));
+  // The failed open flushed nothing on its way out: still refused.
+  auto again = engine::Engine::open(dir.path(), options);
+  REQUIRE_FALSE(again.is_ok());
+  CHECK(again.status().code() == Status::Code::corruption);
+}
+
+TEST_CASE("an open refused before its tail is re-executed leaves the tail to the next open",
+          "[engine][projections]") {
+  const std::vector<ledger::Command> commands = generate_workload(default_seed + 53, 3'000);
+  TempDir dir;
+  auto reference = open_engine(dir.path("reference"));
+  apply_all(*reference, commands, 250);
+  {
+    auto engine = open_engine(dir.path(), flushing_every(1'000'000, false));
+    apply_all(*engine, commands, 250);
+    REQUIRE(engine->projected().ledger.next_seq == 1);  // All of it is tail.
+  }
+  engine::EngineOptions wrong_shard;
+  wrong_shard.create_if_missing = false;
+  wrong_shard.shard = ledger::ShardRule{0, 2};
+  auto refused = engine::Engine::open(dir.path(), wrong_shard);
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK(refused.status().code() == Status::Code::invalid_argument);
+  auto reopened = open_engine(dir.path());
+  CHECK(reopened->head() == reference->head());
+  CHECK(digest_of(*reopened) == digest_of(*reference));
+  const engine::VerifyReport report = verify_store(*reopened);
+  INFO(report.problem);
+  CHECK(report.ok);
+}
+
+TEST_CASE("accounts held in memory stay bounded when batches name absent accounts",
+          "[engine][projections]") {
+  // Rejected transfers between accounts that do not exist: nothing is
+  // written, but every account read is held in memory until the bound.
+  TempDir dir;
+  engine::EngineOptions options;
+  options.account_cache_entries_max = 40;
+  auto engine = open_engine(dir.path(), options);
+  std::vector<ledger::Command> opens;
+  for (int i = 0; i < 30; ++i)
+    opens.push_back(cmd(fmt::format("open-{}", i), open_account(fmt::format("a{}", i))));
+  apply_all(*engine, opens);
+  constexpr std::size_t batch_commands = 25;  // Each names two accounts.
+  for (int round = 0; round < 20; ++round) {
+    std::vector<ledger::Command> batch;
+    for (std::size_t i = 0; i < batch_commands; ++i) {
+      const std::size_t n = round * batch_commands + i;
+      batch.push_back(cmd(fmt::format("t-{}", n), transfer(fmt::format("ghost-{}", 2 * n),
+                                                           fmt::format("ghost-{}", 2 * n + 1), 5)));
+    }
+    auto result = engine->apply(batch);
+    REQUIRE(result.is_ok());
+    for (const ledger::Outcome& outcome : result->outcomes) {
+      CHECK(outcome.reason == ledger::RejectReason::account_not_found);
+    }
+    CHECK(engine->resident_accounts() <= options.account_cache_entries_max);
+  }
+  // Dropped cells lose nothing: written accounts read back from where they went.
+  auto a0 = engine->account("a0");
+  REQUIRE(a0.is_ok());
+  REQUIRE(a0->has_value());
+  CHECK((*a0)->id == "a0");
+  auto ghost = engine->account("ghost-0");
+  REQUIRE(ghost.is_ok());
+  CHECK_FALSE(ghost->has_value());
 }
 
 }  // namespace

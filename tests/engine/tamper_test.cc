@@ -130,6 +130,9 @@ TEST_CASE("a doctored balance projection is caught and named") {
   ledger::Account doctored = **account;
   doctored.balances.credits_posted += 1'000'000;
   REQUIRE(engine->debug_put_account_raw("b", engine::encode_account(doctored)).is_ok());
+  auto reread = engine->account("b");  // Not the value held in memory before.
+  REQUIRE(reread.is_ok());
+  CHECK(*reread == doctored);
   const auto report = verify_store(*engine);
   CHECK_FALSE(report.ok);
   CHECK_THAT(report.problem, Catch::Contains("account b"));
