@@ -247,7 +247,8 @@ class Engine {
   const ApplyStats& stats() const { return stats_; }
   const std::string& directory() const { return directory_; }
 
-  // ---- Queries (read the committed projections).
+  // ---- Queries (read the decided state: projections decided, maybe not yet
+  // durable, over the stored ones).
   Result<std::optional<ledger::Account>> account(std::string_view id);
   // Every account in id order; fn returns false to stop.
   Status for_each_account(const std::function<bool(const ledger::Account&)>& fn);
