@@ -225,8 +225,8 @@ void Decider::expire(const ExpiryKey& key) {
   HoldRelease release = release_hold(*found);
   PendingTransfer pending = *found;
   pending.state = PendingState::expired;
-  state_.put_account(release.debit);
-  state_.put_account(release.credit);
+  state_.put_account(std::move(release.debit));
+  state_.put_account(std::move(release.credit));
   state_.put_pending(pending);
   state_.remove_expiry(key.first, key.second);
   emit({}, PendingExpired{pending.id, pending.amount}, std::move(release.postings), false);
@@ -365,9 +365,9 @@ Rejection Decider::decide_step(const std::string& id, const StepBody& body,
 }
 
 void Decider::apply_staged() {
-  for (const Account& account : staged_accounts_) {
+  for (Account& account : staged_accounts_) {
     LF_ASSERT(!check_limits(account));  // Limits hold after every accepted change.
-    state_.put_account(account);
+    state_.put_account(std::move(account));
   }
   if (staged_pending_) state_.put_pending(*staged_pending_);
   if (staged_expiry_add_) state_.add_expiry(staged_expiry_add_->first, staged_expiry_add_->second);

@@ -97,13 +97,13 @@ void WorkingSet::put(Map<T>& map, Order<T>& order, const std::string& id, const 
   }
 }
 
-void WorkingSet::put_account(const Account& account) {
+void WorkingSet::put_account(Account account) {
   auto* entry = accounts_.find_entry(account.id);
   LF_ASSERT(entry != nullptr);  // Every caller loads first (see put()).
   AccountSlot& slot = entry->second;
   AccountCell& cell = *slot.cell;
   if (savepoint_open_) undo_.emplace_back(AccountUndo{&slot, cell.value, cell.written, slot.dirty});
-  cell.value = account;
+  cell.value = std::move(account);
   cell.written = true;
   slot.dirty = true;
   if (!slot.listed) {

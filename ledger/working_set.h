@@ -102,7 +102,7 @@ class WorkingSet {
   void set_shard(const ShardRule& rule) { shard_ = rule; }
 
   // ---- Writes (state machine).
-  void put_account(const Account& account);
+  void put_account(Account account);  // Moved in: callers hand over staged copies.
   void put_pending(const PendingTransfer& pending);
   void put_command(const std::string& id, const CommandRecord& record);
   void add_expiry(TimestampMs expires_at_ms, const std::string& pending_id);
