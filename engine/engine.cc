@@ -55,10 +55,8 @@ struct Engine::ResidentAccounts {
       }
     });
   }
-  // Copies the written values into `flush` (newest wins) and unlists them;
-  // then empties the table if it holds more than `entries_max` cells, which
-  // loses nothing: every value written is in a flush now.
-  void cut_into(UnflushedMap<ledger::Account>& flush, std::size_t entries_max) {
+  // Copies the written values into `flush` (newest wins) and unlists them.
+  void cut_into(UnflushedMap<ledger::Account>& flush) {
     for (ledger::AccountCell* cell : written) {
       LF_ASSERT(cell->written && cell->value);  // Accounts are never deleted.
       auto [entry, inserted] = flush.try_emplace(cell->value->id, cell->value);
@@ -67,7 +65,6 @@ struct Engine::ResidentAccounts {
       cell->listed = false;
     }
     written.clear();
-    if (cells.size() > entries_max) cells.clear();
   }
 };
 
@@ -597,9 +594,7 @@ std::size_t Engine::resident_accounts() const { return resident_->cells.size(); 
 
 bool Engine::projections_empty() const { return unflushed_->empty() && resident_->written.empty(); }
 
-void Engine::cut_accounts() {
-  resident_->cut_into(unflushed_->accounts, options_.account_cache_entries_max);
-}
+void Engine::cut_accounts() { resident_->cut_into(unflushed_->accounts); }
 
 void Engine::drop_resident_accounts() {
   cut_accounts();
@@ -748,10 +743,6 @@ const std::optional<T>* Engine::unflushed_value(std::string_view id) const {
 
 template <typename T>
 const std::optional<T>* Engine::unflushed_value(std::string_view id, std::uint64_t hash) const {
-  if constexpr (std::is_same_v<T, ledger::Account>) {
-    // A cell holds the newest value; written ones may not be in any flush yet.
-    if (const auto* cell = resident_->cells.find_entry(id, hash)) return &cell->second.value;
-  }
   if (const auto* entry = unflushed_->map<T>().find_entry(id, hash)) return &entry->second;
   for (auto batch = in_flight_.rbegin(); batch != in_flight_.rend(); ++batch) {
     if ((*batch)->flush == nullptr) continue;
@@ -762,7 +753,6 @@ const std::optional<T>* Engine::unflushed_value(std::string_view id, std::uint64
 
 template <typename T>
 void Engine::prefetch_unflushed(std::uint64_t hash) const {
-  if constexpr (std::is_same_v<T, ledger::Account>) resident_->cells.prefetch_slot(hash);
   unflushed_->map<T>().prefetch_slot(hash);
   for (const std::unique_ptr<Decided>& batch : in_flight_) {
     if (batch->flush != nullptr) batch->flush->map<T>().prefetch_slot(hash);
@@ -841,16 +831,17 @@ Status Engine::load_accounts(std::vector<std::string>& ids, ledger::WorkingSet& 
   // duplicates.
   std::vector<std::string> misses;
   const std::vector<std::uint64_t> hashes = id_hashes(ids);
-  const ledger::IdMap<ledger::AccountCell>& cells = resident_->cells;
+  ledger::IdMap<ledger::AccountCell>& cells = resident_->cells;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i + prefetch_slots_ahead < ids.size())
+    if (i + prefetch_slots_ahead < ids.size()) {
       cells.prefetch_slot(hashes[i + prefetch_slots_ahead]);
+    }
     if (i + prefetch_entries_ahead < ids.size()) {
       cells.prefetch_entry(hashes[i + prefetch_entries_ahead]);
     }
     std::string& id = ids[i];
     if (state.account_loaded(id)) continue;
-    if (auto* cell = resident_->cells.find_entry(id, hashes[i])) {
+    if (auto* cell = cells.find_entry(id, hashes[i])) {
       state.load_account_cell(id, cell->second);
     } else if (const auto* flushing = unflushed_value<ledger::Account>(id, hashes[i])) {
       load_new_cell(id, *flushing, state);
@@ -1042,9 +1033,9 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   unflushed_->absorb(state, batch->events.size());
   resident_->note_written(state);
   // Cells are made for every account a batch reads, absent ones and those
-  // of rejected commands too, not only for those written: bound them here,
-  // not only when a flush is cut (a cut is valid between any two batches).
-  if (resident_->cells.size() > options_.account_cache_entries_max) cut_accounts();
+  // of rejected commands too, and only here: the one place to bound them
+  // (dropping them loses nothing, their written values are cut first).
+  if (resident_->cells.size() > options_.account_cache_entries_max) drop_resident_accounts();
   batch->decide_ns = nanos_since(phase);
   decided_head_ = state.head();
   return batch;
@@ -1275,6 +1266,8 @@ Result<BatchResult> Engine::complete() {
 // ---------------------------------------------------------------- queries
 
 Result<std::optional<ledger::Account>> Engine::account(std::string_view id) {
+  // A cell holds the newest value; a written one may not be in any flush yet.
+  if (const auto* cell = resident_->cells.find_entry(id)) return cell->second.value;
   if (const auto* unflushed = unflushed_value<ledger::Account>(id)) return *unflushed;
   Result<std::optional<std::string>> bytes = get(accounts_, id);
   if (!bytes.is_ok()) return bytes.status();

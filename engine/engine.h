@@ -77,10 +77,9 @@ struct EngineOptions {
   bool history_index_inline = false;
   // Accounts kept in memory between batches, each with its newest decided
   // value or known absent (prefetch reads the store only for the others).
-  // After a batch that leaves more than this many, or when a projection
-  // flush is cut with more, they are all dropped (their written values are
-  // in the unflushed projections by then), so at most one batch's accounts
-  // more are held. Their memory is kept for reuse at its peak. Default: 1M.
+  // After a batch that leaves more than this many, they are all dropped
+  // (their written values go to the unflushed projections first), so at most
+  // one batch's accounts more are held. Their memory is kept for reuse at its peak. Default: 1M.
   std::size_t account_cache_entries_max = 1u << 20;
   // RocksDB block cache. Default: 128 MiB.
   std::size_t block_cache_bytes = 128u << 20;
@@ -371,15 +370,15 @@ class Engine {
   struct Projections;
   // No projection entry is waiting in memory (unflushed_ or a written cell).
   bool projections_empty() const;
-  // Copies the written account cells' values into unflushed_ (see
-  // ResidentAccounts::cut_into).
+  // Copies the written account cells' values into unflushed_
+  // (ResidentAccounts::cut_into): at a flush cut, before a scan of accounts.
   void cut_accounts();
   // cut_accounts(), then forgets every resident account: for writes that go
   // around the decided path (raw loads, bulk loads, debug tampering).
   void drop_resident_accounts();
-  // The newest unflushed value of a key: for accounts from a resident cell
-  // (its value may also be a flushed one), then from unflushed_, else from
-  // the flushes of the batches in flight; nullptr when none has it.
+  // The newest unflushed value of a key: from unflushed_, else from the
+  // flushes of the batches in flight; nullptr when none has it. For accounts,
+  // callers look in the resident cells first (they hold newer values).
   template <typename T>
   const std::optional<T>* unflushed_value(std::string_view id) const;
   template <typename T>  // REQUIRES: hash == ledger::id_hash(id).

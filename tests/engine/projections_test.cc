@@ -35,6 +35,16 @@ void require_same_outcomes(const std::vector<ledger::Outcome>& got,
   }
 }
 
+// The same head, log bytes and state digest as `reference`, and a store that verifies.
+void require_same_store(engine::Engine& engine, engine::Engine& reference) {
+  CHECK(engine.head() == reference.head());
+  CHECK(raw_events(engine) == raw_events(reference));
+  CHECK(digest_of(engine) == digest_of(reference));
+  const engine::VerifyReport report = verify_store(engine);
+  INFO(report.problem);
+  CHECK(report.ok);
+}
+
 TEST_CASE("where projection flushes fall changes nothing", "[engine][projections]") {
   const std::uint64_t seed = seed_from_env(default_seed + 41);
   INFO("seed " << seed << " (LF_SEED to replay)");
@@ -140,12 +150,7 @@ TEST_CASE("submit and apply mixed, batches shrinking, a tiny cache, then a reope
   }
   require_same_outcomes(got, want);
   auto reopened = open_engine(dir.path("mixed"), options);  // Re-executes the tail.
-  CHECK(reopened->head() == reference->head());
-  CHECK(raw_events(*reopened) == raw_events(*reference));
-  CHECK(digest_of(*reopened) == digest_of(*reference));
-  const engine::VerifyReport report = verify_store(*reopened);
-  INFO(report.problem);
-  CHECK(report.ok);
+  require_same_store(*reopened, *reference);
 }
 
 TEST_CASE("a store closed between flushes re-executes its log tail at open",
@@ -276,11 +281,7 @@ TEST_CASE("an open refused before its tail is re-executed leaves the tail to the
   REQUIRE_FALSE(refused.is_ok());
   CHECK(refused.status().code() == Status::Code::invalid_argument);
   auto reopened = open_engine(dir.path());
-  CHECK(reopened->head() == reference->head());
-  CHECK(digest_of(*reopened) == digest_of(*reference));
-  const engine::VerifyReport report = verify_store(*reopened);
-  INFO(report.problem);
-  CHECK(report.ok);
+  require_same_store(*reopened, *reference);
 }
 
 TEST_CASE("accounts held in memory stay bounded when batches name absent accounts",
