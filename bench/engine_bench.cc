@@ -13,10 +13,22 @@
 // the process spent per transfer (deciding thread, writer thread, the rest:
 // mostly RocksDB's flush and compaction threads), then one JSON line.
 //
+// Right before each distribution it runs a baseline in the same process: raw
+// RocksDB puts (default options, batches of baseline_batch_entries entries
+// of baseline_value_bytes bytes, one WAL sync per batch, or none with
+// --sync 0), the yardstick issue 2 gives (about 700k entries/s on the project
+// VM), and prints transfers per baseline put (transfers/s divided by baseline
+// entries/s). The baseline waits on the disk's sync more than on the CPU,
+// which bounds the engine here, so the ratio does not cancel this VM's
+// swings of its CPU speed: compare interleaved runs.
+//
 //   engine_bench [--transfers N] [--batch N] [--accounts N] [--dir DIR]
 //                [--pipeline N] [--sync 0|1] [--history-inline 0|1]
 //                [--write-buffer-mb N]
 #include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +36,7 @@
 #include <ctime>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -47,7 +60,13 @@ struct Config {
   std::size_t write_buffer_mb = 16;
 };
 
+// The raw RocksDB baseline: synced batches of small puts.
+constexpr std::size_t baseline_entries = 1'000'000;
+constexpr std::size_t baseline_batch_entries = 1000;
+constexpr std::size_t baseline_value_bytes = 100;
+
 struct Figures {
+  double baseline_puts_per_s = 0;  // Raw RocksDB entries/s (run just before).
   double transfers_per_s = 0;
   double commit_p50_ms = 0;
   double commit_p99_ms = 0;
@@ -71,6 +90,52 @@ double percentile(std::vector<double> v, double p) {
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
+// Raw RocksDB entries/s: baseline_entries puts of 16-byte big-endian keys
+// and baseline_value_bytes values into a fresh store with default options,
+// in batches of baseline_batch_entries with one WAL sync each (as the
+// engine's commits: none with --sync 0).
+double baseline_puts_per_s(const Config& config) {
+  const std::string dir = config.dir + "/baseline";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(config.dir);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::Open(options, dir, &raw);
+  if (!opened.ok()) {
+    fmt::print(stderr, "engine_bench: baseline store: {}\n", opened.ToString());
+    std::exit(1);
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = config.sync;
+  std::mt19937_64 rng(7);
+  std::string value(baseline_value_bytes, '\0');
+  rocksdb::WriteBatch batch;
+  const auto start = Clock::now();
+  for (std::size_t done = 0; done < baseline_entries; done += baseline_batch_entries) {
+    batch.Clear();
+    for (std::size_t i = done; i < done + baseline_batch_entries; ++i) {
+      char key[16] = {};
+      for (int b = 0; b < 8; ++b) key[8 + b] = static_cast<char>(i >> (8 * (7 - b)));
+      for (std::size_t v = 0; v < value.size(); v += 8) {
+        const std::uint64_t r = rng();
+        std::memcpy(value.data() + v, &r, std::min<std::size_t>(8, value.size() - v));
+      }
+      batch.Put(rocksdb::Slice(key, sizeof key), value);
+    }
+    const rocksdb::Status written = db->Write(write_options, &batch);
+    if (!written.ok()) {
+      fmt::print(stderr, "engine_bench: baseline write: {}\n", written.ToString());
+      std::exit(1);
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  db.reset();
+  std::filesystem::remove_all(dir);
+  return static_cast<double>(baseline_entries) / seconds;
+}
+
 void open_accounts(lf::engine::Engine& engine, const Config& config) {
   std::vector<lf::ledger::Command> batch;
   for (std::size_t i = 0; i < config.accounts; ++i) {
@@ -88,6 +153,7 @@ void open_accounts(lf::engine::Engine& engine, const Config& config) {
 }
 
 Figures run(const Config& config, bool hot, const char* name) {
+  const double baseline = baseline_puts_per_s(config);
   const std::string dir = config.dir + "/" + name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(config.dir);
@@ -183,6 +249,7 @@ Figures run(const Config& config, bool hot, const char* name) {
   LF_ASSERT(engine.flush().is_ok());
   const auto bytes_after = engine.disk_bytes();
   Figures f;
+  f.baseline_puts_per_s = baseline;
   f.history_catch_up_events_per_s =
       config.history_inline ? 0 : static_cast<double>(config.transfers) / index_s;
   f.transfers_per_s = static_cast<double>(config.transfers) / apply_s;
@@ -201,6 +268,11 @@ Figures run(const Config& config, bool hot, const char* name) {
       "p99 {:.2f} ms, {:.0f} bytes on disk per transfer\n",
       name, config.transfers, config.batch, f.transfers_per_s, f.commit_p50_ms, f.commit_p99_ms,
       f.bytes_per_transfer);
+  fmt::print(
+      "         baseline just before: {:.0f} raw RocksDB puts/s ({} batches of {} entries of "
+      "{} bytes); {:.3f} transfers per baseline put\n",
+      baseline, config.sync ? "synced" : "unsynced", baseline_batch_entries, baseline_value_bytes,
+      f.transfers_per_s / baseline);
   const lf::engine::ApplyStats& st = engine.stats();
   auto per = [&](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0 / st.commands; };
   fmt::print(
@@ -279,12 +351,16 @@ int main(int argc, char** argv) {
       R"("bytes_per_transfer":{:.1f},"hot_transfers_per_s":{:.0f},"hot_commit_p50_ms":{:.3f},)"
       R"("hot_commit_p99_ms":{:.3f},"hot_bytes_per_transfer":{:.1f},"history_inline":{},)"
       R"("pipeline":{},"cpu_us_per_transfer":{:.2f},"hot_cpu_us_per_transfer":{:.2f},)"
-      R"("history_catch_up_events_per_s":{:.0f}}})"
+      R"("history_catch_up_events_per_s":{:.0f},"baseline_puts_per_s":{:.0f},)"
+      R"("transfers_per_baseline_put":{:.3f},"hot_baseline_puts_per_s":{:.0f},)"
+      R"("hot_transfers_per_baseline_put":{:.3f}}})"
       "\n",
       config.transfers, config.batch, config.accounts, config.sync, uniform.transfers_per_s,
       uniform.commit_p50_ms, uniform.commit_p99_ms, uniform.bytes_per_transfer, hot.transfers_per_s,
       hot.commit_p50_ms, hot.commit_p99_ms, hot.bytes_per_transfer, config.history_inline,
       config.pipeline, uniform.cpu_us_per_transfer, hot.cpu_us_per_transfer,
-      uniform.history_catch_up_events_per_s);
+      uniform.history_catch_up_events_per_s, uniform.baseline_puts_per_s,
+      uniform.transfers_per_s / uniform.baseline_puts_per_s, hot.baseline_puts_per_s,
+      hot.transfers_per_s / hot.baseline_puts_per_s);
   return 0;
 }

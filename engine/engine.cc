@@ -144,11 +144,13 @@ struct Engine::Decided {
   // Projection entries this batch writes (maybe_flush_with), else null. Until
   // it is written, the next batches' prefetch reads them here.
   std::unique_ptr<Projections> flush;
-  // The batch's events, encoded, chained and sealed by seal_events() on the
-  // deciding thread, and the chain head after them.
+  // The batch's events, encoded and sealed by seal_events() on the deciding
+  // thread; chained by chain_events() on the writer thread, which also sets
+  // chain_head (handed over by Writer::push and back by Writer::wait, under
+  // the writer's mutex).
   EventBlockWriter block;
-  Sha256 chain_head{};
   // Set by write_decided().
+  Sha256 chain_head{};  // After the batch's events.
   Status status;
   Head head;       // After the batch, chain head included.
   Head projected;  // Where the stored projections stand after it.
@@ -509,10 +511,10 @@ Status Engine::catch_up_projections() {
     Result<std::unique_ptr<Decided>> decided = decide_batch(commands, {});
     if (!decided.is_ok()) return decided.status();
     commands.clear();
-    // Sealed as the live path seals (one function encodes every event), then
-    // compared entry by entry with what the log holds.
-    decided_chain_head_ = chain;
+    // Sealed and chained as the live path does (the same functions encode
+    // every event), then compared entry by entry with what the log holds.
     seal_events(**decided);
+    chain_events(**decided, chain);
     Result<std::vector<std::string_view>> sealed = split_event_block((*decided)->block.finish());
     LF_ASSERT(sealed.is_ok());  // Framed by EventBlockWriter just now.
     const std::vector<ledger::Event>& events = (*decided)->events;
@@ -1077,6 +1079,8 @@ void Engine::Projections::put(rocksdb::WriteBatch& batch, RecordEncoder& records
 
 Status Engine::write_decided(Decided& decided) {
   auto phase = Clock::now();
+  chain_events(decided, written_chain_head_);
+  written_chain_head_ = decided.chain_head;
   const ledger::WorkingSet& state = decided.state;
   const std::vector<ledger::Event>& events = decided.events;
   const BatchResult& result = decided.result;
@@ -1126,30 +1130,31 @@ Status Engine::write_decided(Decided& decided) {
   return Status::ok();
 }
 
-// Encodes, chains and seals a decided batch's events into its block, on the
-// deciding thread: the writer thread, which also waits for the sync and
-// inserts into the memtables, was the slower of the two.
+// Encodes and seals a decided batch's events on the deciding thread (since
+// session 8, when the writer was the slower of the two threads), their
+// hashes left for chain_events().
 void Engine::seal_events(Decided& decided) {
   const auto start = Clock::now();
   decided.block.clear();
-  Sha256 chain = decided_chain_head_;
   const ledger::Sequence first_seq = decided.result.first_seq;
   for (std::size_t i = 0; i < decided.events.size(); ++i) {
     const ledger::Event& event = decided.events[i];
     LF_ASSERT(event.seq == first_seq + i);
     LF_ASSERT(ledger::postings_balance(event.postings));  // Double entry, before writing.
-    const std::string_view bytes = encoder_.encode(event, chain, event_schema_version_);
-    chain = sha256(bytes);
-    decided.block.add(encoder_.seal_view(bytes, chain));
+    codec::SealedLayout layout;
+    const std::string_view sealed = encoder_.seal_unchained(event, event_schema_version_, layout);
+    decided.block.add_unchained(sealed, layout);
   }
-  decided.chain_head = chain;
-  decided_chain_head_ = chain;
   decided.seal_ns = nanos_since(start);
+}
+
+void Engine::chain_events(Decided& decided, const Sha256& prev_hash) {
+  decided.chain_head = decided.block.chain(prev_hash);
 }
 
 void Engine::start_from_committed_head() {
   decided_head_ = head_.ledger;
-  decided_chain_head_ = head_.chain_head;
+  written_chain_head_ = head_.chain_head;
   written_projected_ = projected_;
 }
 

@@ -175,9 +175,11 @@ struct ApplyStats {
   std::uint64_t commands = 0;
   std::uint64_t prefetch_ns = 0;
   std::uint64_t decide_ns = 0;
-  std::uint64_t seal_ns = 0;    // Events encoded, chained, sealed (deciding thread).
-  std::uint64_t encode_ns = 0;  // Projections and the write batch (writer thread).
-  std::uint64_t write_ns = 0;   // RocksDB write, WAL sync included.
+  std::uint64_t seal_ns = 0;  // Events encoded and sealed (deciding thread).
+  // Events chained (SHA-256 of each), projections and the write batch
+  // encoded (writer thread). Before session 11, chaining counted in seal_ns.
+  std::uint64_t encode_ns = 0;
+  std::uint64_t write_ns = 0;  // RocksDB write, WAL sync included.
   // CPU time of the writer thread (submit() only; apply() writes on the
   // caller's thread): write_ns less this is mostly waiting for the sync.
   std::uint64_t writer_cpu_ns = 0;
@@ -208,8 +210,8 @@ class Engine {
   // ---- Pipelined writes: the same batches, decided and written by two
   // threads. submit() prefetches and decides a batch now, on the caller's
   // thread (prefetch reads the batches still in flight before the store),
-  // and hands its encoding, chaining, write and WAL sync to the engine's
-  // writer thread, so that the next batch is decided while this one is
+  // and encodes its events; it hands their chaining, the write and the WAL
+  // sync to the engine's writer thread, so that the next batch is decided while this one is
   // written. complete() waits until the oldest submitted batch is durable
   // and returns its result: outcomes count only once complete() returned
   // them, exactly as with apply(). The log is byte for byte the one apply()
@@ -400,12 +402,19 @@ class Engine {
   class Writer;
   Result<std::unique_ptr<Decided>> decide_batch(std::span<const ledger::Command> commands,
                                                 std::span<const MetaPut> meta);
-  // Encodes, chains and seals a decided batch's events (deciding thread).
+  // Encodes and seals a decided batch's events, their hashes left for
+  // chain_events (deciding thread).
   void seal_events(Decided& batch);
+  // Chains a sealed batch's events after `prev_hash` and sets its chain head
+  // (on the writer thread when pipelined, since session 11: SHA-256 of every
+  // event's bytes was a tenth of the deciding thread, then the limit of
+  // uniform runs).
+  static void chain_events(Decided& batch, const Sha256& prev_hash);
   // Keeps a written (or re-executed) batch's event block for a later batch to
   // reuse, up to pipeline_batches_max blocks.
   void keep_spare_block(Decided& done);
-  // Writes a decided, sealed batch (on the writer thread when pipelined).
+  // Chains and writes a decided, sealed batch (on the writer thread when
+  // pipelined).
   // Sets failed_ on a write error.
   Status write_decided(Decided& batch);
   // Makes a written batch the engine's state (caller's thread).
@@ -436,9 +445,11 @@ class Engine {
   std::vector<EventBlockWriter> spare_blocks_;
   std::unique_ptr<rocksdb::WriteBatch> write_batch_;
   // Head after the last decided batch (== head_.ledger when none is in
-  // flight), and chain head after the last written one.
+  // flight; deciding thread), and chain head after the last written one (the
+  // writer thread's while batches are in flight; set by
+  // start_from_committed_head() only when none is).
   ledger::LedgerHead decided_head_;
-  Sha256 decided_chain_head_{};
+  Sha256 written_chain_head_{};
   // Where the stored projections stand: as loaded or last flushed (projected_)
   // and as the last written batch left them (the writer thread's copy).
   Head projected_;

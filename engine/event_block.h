@@ -3,12 +3,16 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/keys.h"
+#include "ledger/assert.h"
+#include "ledger/sha256.h"
 #include "ledger/status.h"
+#include "schemas/codec.h"
 
 namespace lf::engine {
 
@@ -17,27 +21,64 @@ namespace lf::engine {
 inline constexpr std::size_t event_block_bytes_max = 256u << 20;
 inline constexpr std::size_t event_block_events_max = 1u << 20;
 
+// Builds a batch's event block. Events are added sealed but not yet chained
+// (both hashes zero, codec::EventEncoder::seal_unchained) and chained later,
+// all at once, by chain(): the engine seals on its deciding thread and chains
+// on its writer thread. Kept from batch to batch (Engine::keep_spare_block),
+// so that its buffers are reused.
 class EventBlockWriter {
  public:
   void clear() {
     bytes_.assign(4, '\0');
     count_ = 0;
+    unchained_.clear();
   }
+  // Appends a sealed, chained event.
   void add(std::string_view sealed) {
     put_u32be(bytes_, static_cast<std::uint32_t>(sealed.size()));
     bytes_.append(sealed);
     ++count_;
   }
+  // Appends a sealed event whose hashes are still to be filled in, laid out
+  // as `layout` (from seal_unchained).
+  void add_unchained(std::string_view sealed, const codec::SealedLayout& layout) {
+    LF_ASSERT(layout.sealed_size == sealed.size());
+    put_u32be(bytes_, static_cast<std::uint32_t>(sealed.size()));
+    unchained_.push_back({bytes_.size(), layout});
+    bytes_.append(sealed);
+    ++count_;
+  }
+  // Chains the events added since the last chain() after `prev_hash`, in
+  // order, and returns the hash of the last one (`prev_hash` when none).
+  Sha256 chain(const Sha256& prev_hash) {
+    Sha256 chain = prev_hash;
+    for (const Unchained& event : unchained_) {
+      LF_ASSERT(event.at <= bytes_.size());
+      LF_ASSERT(event.layout.sealed_size <= bytes_.size() - event.at);
+      const std::span<char> sealed(bytes_.data() + event.at, event.layout.sealed_size);
+      chain = codec::chain_sealed(sealed, event.layout, chain);
+    }
+    unchained_.clear();
+    return chain;
+  }
+  bool chained() const { return unchained_.empty(); }
   std::uint32_t count() const { return count_; }
   // The block, its count patched in.
+  // REQUIRES: every event chained.
   const std::string& finish() {
+    LF_ASSERT(chained());
     for (int i = 0; i < 4; ++i) bytes_[i] = static_cast<char>((count_ >> (8 * (3 - i))) & 0xff);
     return bytes_;
   }
 
  private:
+  struct Unchained {
+    std::size_t at;  // Where the sealed event starts in bytes_.
+    codec::SealedLayout layout;
+  };
   std::string bytes_ = std::string(4, '\0');
   std::uint32_t count_ = 0;
+  std::vector<Unchained> unchained_;  // Added, not yet chained; in order.
 };
 
 // Splits a block into its entries (views into `block`). Corruption when the

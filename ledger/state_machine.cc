@@ -36,15 +36,30 @@ bool id_char(char c) {
 // ---------------------------------------------------------------- canonical content
 
 constexpr std::size_t canonical_bytes_reserved = 256;
+// A buffer grown past this (a big journal's content) is given back.
+constexpr std::size_t canonical_bytes_kept_max = 64u << 10;
 
 // Length-prefixed, tagged encoding of a command's id and body: the input of
 // content_digest. Never persisted, but it must stay stable across versions or
 // retries of old commands would stop being recognised.
 class Canonical {
  public:
-  // Room for a transfer's content at once: growing byte by byte reallocated
-  // three or four times per command.
-  Canonical() { out_.reserve(canonical_bytes_reserved); }
+  // Writes into the calling thread's buffer, kept from command to command:
+  // a fresh one per command cost an allocation and a free each time (the
+  // deciding thread digests every command).
+  // One at a time per thread: a second would clear the first one's bytes.
+  Canonical() : out_(thread_buffer()) {
+    LF_ASSERT(!in_use());
+    in_use() = true;
+    out_.clear();
+    out_.reserve(canonical_bytes_reserved);
+  }
+  ~Canonical() {
+    if (out_.capacity() > canonical_bytes_kept_max) std::string().swap(out_);
+    in_use() = false;
+  }
+  Canonical(const Canonical&) = delete;
+  Canonical& operator=(const Canonical&) = delete;
   void u64(std::uint64_t v) {
     char bytes[8];
     for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * (7 - i)));
@@ -59,7 +74,15 @@ class Canonical {
   std::string& bytes() { return out_; }
 
  private:
-  std::string out_;
+  static std::string& thread_buffer() {
+    thread_local std::string buffer;
+    return buffer;
+  }
+  static bool& in_use() {
+    thread_local bool used = false;
+    return used;
+  }
+  std::string& out_;
 };
 
 void Canonical::body(const StepBody& b) {

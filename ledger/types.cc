@@ -1,6 +1,6 @@
 #include "ledger/types.h"
 
-#include <map>
+#include <array>
 #include <utility>
 
 namespace lf::ledger {
@@ -72,14 +72,39 @@ const char* event_type_name(const EventBody& body) {
 }
 
 bool postings_balance(const std::vector<Posting>& postings) {
-  // (asset, bucket) -> signed debit total minus signed credit total.
-  std::map<std::pair<std::string_view, Bucket>, __int128> net;
+  // (asset, bucket) -> signed debit total minus signed credit total. A flat
+  // list searched linearly: events have a handful of keys (a journal at most
+  // journal_legs_max), and a std::map allocated a node per key on every
+  // event, twice per event (as it is decided, then before it is written).
+  struct Net {
+    std::string_view asset;
+    Bucket bucket;
+    __int128 total;
+  };
+  constexpr std::size_t inline_nets = 8;
+  std::array<Net, inline_nets> inline_storage{};
+  std::vector<Net> spilled;  // Only past inline_nets distinct keys.
+  std::size_t count = 0;
+  const auto at = [&](std::size_t i) -> Net& {
+    return i < inline_nets ? inline_storage[i] : spilled[i - inline_nets];
+  };
   for (const Posting& p : postings) {
     const __int128 signed_amount = p.increase ? __int128(p.amount) : -__int128(p.amount);
-    net[{p.asset, p.bucket}] += p.side == Side::debit ? signed_amount : -signed_amount;
+    const __int128 change = p.side == Side::debit ? signed_amount : -signed_amount;
+    std::size_t i = 0;
+    while (i < count && (at(i).bucket != p.bucket || at(i).asset != p.asset)) ++i;
+    if (i == count) {
+      if (count < inline_nets) {
+        inline_storage[count] = Net{p.asset, p.bucket, 0};
+      } else {
+        spilled.push_back(Net{p.asset, p.bucket, 0});
+      }
+      ++count;
+    }
+    at(i).total += change;
   }
-  for (const auto& [key, total] : net) {
-    if (total != 0) return false;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (at(i).total != 0) return false;
   }
   return true;
 }

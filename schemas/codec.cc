@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <variant>
 
@@ -668,6 +669,51 @@ std::string_view EventEncoder::seal_view(std::string_view event_bytes, const Sha
   const fb::Hash256 h = to_fb(hash);
   b.Finish(fb::CreateSealedEvent(b, nested, &h), fb::SealedEventIdentifier());
   return {reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()};
+}
+
+std::string_view EventEncoder::seal_unchained(const ledger::Event& event,
+                                              std::uint16_t schema_version, SealedLayout& layout) {
+  const std::string_view event_bytes = encode(event, Sha256{}, schema_version);
+  // Read back through the accessors of the buffers just built (trusted: no
+  // verifier), to find where the builders put each struct.
+  const auto* built = flatbuffers::GetRoot<fb::Event>(event_bytes.data());
+  LF_ASSERT(built->envelope() != nullptr);
+  LF_ASSERT(built->envelope()->prev_hash() != nullptr);
+  const auto* prev = reinterpret_cast<const char*>(built->envelope()->prev_hash());
+  const std::string_view sealed = seal_view(event_bytes, Sha256{});
+  const auto* seal = fb::GetSealedEvent(sealed.data());
+  LF_ASSERT(seal->event() != nullptr);
+  LF_ASSERT(seal->hash() != nullptr);
+  const auto* nested = reinterpret_cast<const char*>(seal->event()->data());
+  const auto* hash = reinterpret_cast<const char*>(seal->hash());
+  layout.sealed_size = static_cast<std::uint32_t>(sealed.size());
+  layout.event_at = static_cast<std::uint32_t>(nested - sealed.data());
+  layout.event_size = static_cast<std::uint32_t>(event_bytes.size());
+  layout.prev_hash_at = layout.event_at + static_cast<std::uint32_t>(prev - event_bytes.data());
+  layout.hash_at = static_cast<std::uint32_t>(hash - sealed.data());
+  return sealed;
+}
+
+Sha256 chain_sealed(std::span<char> sealed, const SealedLayout& layout, const Sha256& prev_hash) {
+  constexpr std::size_t hash_bytes = sizeof(Sha256);
+  static_assert(sizeof(fb::Hash256) == hash_bytes);
+  const std::size_t event_end = std::size_t{layout.event_at} + layout.event_size;
+  LF_ASSERT(sealed.size() == layout.sealed_size);
+  LF_ASSERT(event_end <= sealed.size());
+  LF_ASSERT(layout.prev_hash_at >= layout.event_at);
+  LF_ASSERT(layout.prev_hash_at + hash_bytes <= event_end);
+  // The seal's hash lies outside the bytes it is the hash of.
+  LF_ASSERT(layout.hash_at + hash_bytes <= sealed.size());
+  LF_ASSERT(layout.hash_at + hash_bytes <= layout.event_at || layout.hash_at >= event_end);
+  char* const prev_at = sealed.data() + layout.prev_hash_at;
+  char* const hash_at = sealed.data() + layout.hash_at;
+  // Not chained yet: chaining twice would hash a different envelope.
+  LF_ASSERT(std::all_of(prev_at, prev_at + hash_bytes, [](char c) { return c == 0; }));
+  LF_ASSERT(std::all_of(hash_at, hash_at + hash_bytes, [](char c) { return c == 0; }));
+  std::memcpy(prev_at, prev_hash.data(), hash_bytes);
+  const Sha256 hash = sha256(std::string_view(sealed.data() + layout.event_at, layout.event_size));
+  std::memcpy(hash_at, hash.data(), hash_bytes);
+  return hash;
 }
 
 Result<OpenedEvent> open_event(std::string_view input) {

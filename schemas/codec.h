@@ -113,7 +113,24 @@ struct WrittenStrings {
   }
 };
 
-// Encodes events and seals them into the chain. Reuses one builder.
+// Where the two hashes of a sealed event go, as offsets into its bytes
+// (EventEncoder::seal_unchained).
+struct SealedLayout {
+  std::uint32_t sealed_size = 0;  // The whole sealed event.
+  std::uint32_t event_at = 0;     // The nested Event's bytes: what the chain hashes.
+  std::uint32_t event_size = 0;
+  std::uint32_t prev_hash_at = 0;  // Envelope.prev_hash, inside the Event.
+  std::uint32_t hash_at = 0;       // SealedEvent.hash, outside it.
+};
+
+// Chains a sealed event laid out as `layout` (from seal_unchained) after
+// `prev_hash`: writes prev_hash into its envelope, then the SHA-256 of its
+// event bytes into its seal, and returns that hash (the next event's prev).
+// REQUIRES: `sealed` holds exactly the bytes seal_unchained returned, not
+// chained yet (both hashes zero).
+Sha256 chain_sealed(std::span<char> sealed, const SealedLayout& layout, const Sha256& prev_hash);
+
+// Encodes events and seals them into the chain. Reuses its two builders.
 class EventEncoder {
  public:
   // The Event table's bytes for `event` chained to `prev_hash`, in encoding
@@ -126,6 +143,15 @@ class EventEncoder {
   // The same bytes as seal(), left in the encoder: valid until the next
   // seal. Saves the writer an allocation and a copy per event.
   std::string_view seal_view(std::string_view event_bytes, const Sha256& hash);
+  // encode() and seal_view() in one, with both hashes left zero and their
+  // places in `layout`, for chain_sealed() to fill in later, possibly on
+  // another thread (the caller then need not know the chain head yet).
+  // Once chained, the bytes equal seal_view(encode(event, prev), hash): a
+  // FlatBuffers struct is written whatever its value, so the zero hashes
+  // take exactly the room of the real ones. Valid until the next encode or
+  // seal (it is both).
+  std::string_view seal_unchained(const ledger::Event& event, std::uint16_t schema_version,
+                                  SealedLayout& layout);
 
  private:
   flatbuffers::FlatBufferBuilder builder_{1024};
