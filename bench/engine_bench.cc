@@ -276,9 +276,9 @@ Figures run(const Config& config, bool hot, const char* name) {
   const lf::engine::ApplyStats& st = engine.stats();
   auto per = [&](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0 / st.commands; };
   fmt::print(
-      "         per command (incl. account opening): prefetch {:.2f} us, decide {:.2f} us, "
-      "seal {:.2f} us (deciding thread); encode {:.2f} us, write {:.2f} us (writer)\n",
-      per(st.prefetch_ns), per(st.decide_ns), per(st.seal_ns), per(st.encode_ns), per(st.write_ns));
+      "         per command (incl. account opening): prefetch {:.2f} us, decide and seal {:.2f} us "
+      "(deciding thread); chain and encode {:.2f} us, write {:.2f} us (writer)\n",
+      per(st.prefetch_ns), per(st.decide_ns), per(st.encode_ns), per(st.write_ns));
   fmt::print(
       "         of which {} projection flushes: encode {:.2f} us, write {:.2f} us per command\n",
       st.flushes, per(st.flush_encode_ns), per(st.flush_write_ns));

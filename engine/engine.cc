@@ -134,17 +134,18 @@ struct Engine::Decided {
   // Spent once decide_batch() returns: only head() may be read after that
   // (its account slots point at resident cells, which a cut may free).
   ledger::WorkingSet state;
+  // The decided events: only while a command is decided, or the whole
+  // batch for an inline history index (decide_batch).
   std::vector<ledger::Event> events;
   std::vector<MetaPut> meta;
   BatchResult result;
   std::size_t commands = 0;
   std::uint64_t prefetch_ns = 0;
-  std::uint64_t decide_ns = 0;
-  std::uint64_t seal_ns = 0;
+  std::uint64_t decide_ns = 0;  // Sealing included.
   // Projection entries this batch writes (maybe_flush_with), else null. Until
   // it is written, the next batches' prefetch reads them here.
   std::unique_ptr<Projections> flush;
-  // The batch's events, encoded and sealed by seal_events() on the deciding
+  // The batch's events, encoded and sealed by seal_event() on the deciding
   // thread; chained by chain_events() on the writer thread, which also sets
   // chain_head (handed over by Writer::push and back by Writer::wait, under
   // the writer's mutex).
@@ -165,6 +166,11 @@ namespace {
 // but tests and docs refer to this list.
 constexpr const char* column_family_names[] = {"default",  "events", "accounts", "pending",
                                                "commands", "expiry", "history",  "meta"};
+
+// Decided events sealed together (decide_batch): few enough to stay in the
+// core's cache between being built and being sealed, many enough that
+// deciding and encoding do not take turns at evicting each other's data.
+constexpr std::size_t seal_events_per_round = 256;
 
 // Events read per step of a history catch-up (one write batch each).
 constexpr std::size_t history_catch_up_events_max = 4096;
@@ -511,18 +517,18 @@ Status Engine::catch_up_projections() {
     Result<std::unique_ptr<Decided>> decided = decide_batch(commands, {});
     if (!decided.is_ok()) return decided.status();
     commands.clear();
-    // Sealed and chained as the live path does (the same functions encode
-    // every event), then compared entry by entry with what the log holds.
-    seal_events(**decided);
+    // Sealed (by decide_batch) and chained as the live path does (the same
+    // functions encode every event), then compared entry by entry with what
+    // the log holds.
     chain_events(**decided, chain);
+    const BatchResult& result = (*decided)->result;
     Result<std::vector<std::string_view>> sealed = split_event_block((*decided)->block.finish());
     LF_ASSERT(sealed.is_ok());  // Framed by EventBlockWriter just now.
-    const std::vector<ledger::Event>& events = (*decided)->events;
-    LF_ASSERT(sealed->size() == events.size());
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      if (logged.empty() || logged.front().first != events[i].seq ||
-          (*sealed)[i] != logged.front().second) {
-        return differs(events[i].seq);
+    LF_ASSERT(sealed->size() == result.next_seq - result.first_seq);
+    for (std::size_t i = 0; i < sealed->size(); ++i) {
+      const ledger::Sequence seq = result.first_seq + i;
+      if (logged.empty() || logged.front().first != seq || (*sealed)[i] != logged.front().second) {
+        return differs(seq);
       }
       logged.pop_front();
     }
@@ -1021,18 +1027,38 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   BatchResult& result = batch->result;
   result.first_seq = decided_head_.next_seq;
   result.outcomes.reserve(commands.size());
-  batch->events.reserve(commands.size());
+  batch->block.clear();
+  // Each command's events are sealed as soon as it is decided, while they
+  // are still in the core's cache, and then dropped unless an inline history
+  // index needs them (apply() only): a batch's events are megabytes, and
+  // building them all, then sealing them all, then freeing them all went
+  // three times through memory the cache no longer held.
+  const bool keep_events = options_.history_index_inline;
+  std::vector<ledger::Event>& events = batch->events;
+  std::uint64_t event_count = 0;
+  std::size_t unsealed_from = 0;
+  const auto seal_decided = [&] {
+    for (std::size_t i = unsealed_from; i < events.size(); ++i) {
+      seal_event(*batch, events[i], result.first_seq + event_count);
+      ++event_count;
+    }
+    if (!keep_events) events.clear();
+    unsealed_from = events.size();
+  };
   for (const ledger::Command& command : commands) {
-    result.outcomes.push_back(ledger::decide(state, command, batch->events));
+    result.outcomes.push_back(ledger::decide(state, command, events));
+    if (events.size() - unsealed_from >= seal_events_per_round) seal_decided();
   }
+  seal_decided();
   result.next_seq = state.head().next_seq;
-  LF_ASSERT(result.next_seq == result.first_seq + batch->events.size());
+  LF_ASSERT(result.next_seq == result.first_seq + event_count);
+  LF_ASSERT(batch->block.count() == event_count);
   batch->meta.assign(meta.begin(), meta.end());
   batch->commands = commands.size();
   // The batch's writes become the engine's unflushed state now, before they
   // are durable: a batch that then fails to write stops the engine
   // (require_writable), and reopening it drops everything in memory.
-  unflushed_->absorb(state, batch->events.size());
+  unflushed_->absorb(state, event_count);
   resident_->note_written(state);
   // Cells are made for every account a batch reads, absent ones and those
   // of rejected commands too, and only here: the one place to bound them
@@ -1130,22 +1156,15 @@ Status Engine::write_decided(Decided& decided) {
   return Status::ok();
 }
 
-// Encodes and seals a decided batch's events on the deciding thread (since
-// session 8, when the writer was the slower of the two threads), their
-// hashes left for chain_events().
-void Engine::seal_events(Decided& decided) {
-  const auto start = Clock::now();
-  decided.block.clear();
-  const ledger::Sequence first_seq = decided.result.first_seq;
-  for (std::size_t i = 0; i < decided.events.size(); ++i) {
-    const ledger::Event& event = decided.events[i];
-    LF_ASSERT(event.seq == first_seq + i);
-    LF_ASSERT(ledger::postings_balance(event.postings));  // Double entry, before writing.
-    codec::SealedLayout layout;
-    const std::string_view sealed = encoder_.seal_unchained(event, event_schema_version_, layout);
-    decided.block.add_unchained(sealed, layout);
-  }
-  decided.seal_ns = nanos_since(start);
+// Encodes and seals one decided event into its batch's block on the
+// deciding thread (since session 8, when the writer was the slower of the
+// two threads), its hashes left for chain_events().
+void Engine::seal_event(Decided& decided, const ledger::Event& event, ledger::Sequence seq) {
+  LF_ASSERT(event.seq == seq);
+  LF_ASSERT(ledger::postings_balance(event.postings));  // Double entry, before writing.
+  codec::SealedLayout layout;
+  const std::string_view sealed = encoder_.seal_unchained(event, event_schema_version_, layout);
+  decided.block.add_unchained(sealed, layout);
 }
 
 void Engine::chain_events(Decided& decided, const Sha256& prev_hash) {
@@ -1161,7 +1180,6 @@ void Engine::start_from_committed_head() {
 BatchResult Engine::finish_decided(Decided& decided) {
   stats_.prefetch_ns += decided.prefetch_ns;
   stats_.decide_ns += decided.decide_ns;
-  stats_.seal_ns += decided.seal_ns;
   stats_.encode_ns += decided.encode_ns;
   stats_.write_ns += decided.write_ns;
   stats_.writer_cpu_ns += decided.writer_cpu_ns;
@@ -1225,7 +1243,6 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
   start_from_committed_head();
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();
-  seal_events(**decided);
   maybe_flush_with(**decided);
   LF_RETURN_IF_ERROR(write_decided(**decided));
   return finish_decided(**decided);
@@ -1247,11 +1264,6 @@ Status Engine::submit(std::span<const ledger::Command> commands, std::span<const
   if (in_flight_.empty()) start_from_committed_head();  // The writer is idle: no race.
   Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
   if (!decided.is_ok()) return decided.status();  // Nothing of it is anywhere.
-  seal_events(**decided);
-  // Sealed, the events are needed only by an inline history index, which
-  // submit() refuses: free them now, while they are still in the CPU's cache
-  // (freeing them after the write took about 6% of the deciding thread).
-  (*decided)->events.clear();
   maybe_flush_with(**decided);
   if (writer_ == nullptr) writer_ = std::make_unique<Writer>(*this);
   in_flight_.push_back(std::move(decided).value());

@@ -175,9 +175,10 @@ struct ApplyStats {
   std::uint64_t commands = 0;
   std::uint64_t prefetch_ns = 0;
   std::uint64_t decide_ns = 0;
-  std::uint64_t seal_ns = 0;  // Events encoded and sealed (deciding thread).
   // Events chained (SHA-256 of each), projections and the write batch
-  // encoded (writer thread). Before session 11, chaining counted in seal_ns.
+  // encoded (writer thread). Since session 11, decide_ns includes encoding
+  // and sealing the events (each as its command is decided) and encode_ns
+  // includes chaining them; before, both were a seal phase of their own.
   std::uint64_t encode_ns = 0;
   std::uint64_t write_ns = 0;  // RocksDB write, WAL sync included.
   // CPU time of the writer thread (submit() only; apply() writes on the
@@ -402,9 +403,10 @@ class Engine {
   class Writer;
   Result<std::unique_ptr<Decided>> decide_batch(std::span<const ledger::Command> commands,
                                                 std::span<const MetaPut> meta);
-  // Encodes and seals a decided batch's events, their hashes left for
-  // chain_events (deciding thread).
-  void seal_events(Decided& batch);
+  // Encodes and seals one of a batch's events, number `seq`, into its block,
+  // its hashes left for chain_events (deciding thread, as each command is
+  // decided).
+  void seal_event(Decided& batch, const ledger::Event& event, ledger::Sequence seq);
   // Chains a sealed batch's events after `prev_hash` and sets its chain head
   // (on the writer thread when pipelined, since session 11: SHA-256 of every
   // event's bytes was a tenth of the deciding thread, then the limit of
@@ -435,7 +437,7 @@ class Engine {
   ledger::ShardRule shard_;
   ApplyStats stats_;
   std::atomic<bool> failed_ = false;  // Set by the writer thread too.
-  codec::EventEncoder encoder_;       // Deciding thread only (seal_events, open).
+  codec::EventEncoder encoder_;       // Deciding thread only (seal_event, open).
   std::uint16_t event_schema_version_ = codec::event_schema_version;
   RecordEncoder records_;  // Whichever thread writes projection flushes.
   // Buffers kept between batches so that their memory is reused instead of

@@ -137,17 +137,26 @@ TEST_CASE("the same input gives byte-identical logs, whatever the batching") {
   auto a = open_engine(dir.path("a"));
   auto b = open_engine(dir.path("b"));
   auto c = open_engine(dir.path("c"));
+  // Indexing history inline keeps a batch's events until it is written
+  // instead of dropping them as they are sealed: the same log.
+  engine::EngineOptions inline_index;
+  inline_index.history_index_inline = true;
+  auto d = open_engine(dir.path("d"), inline_index);
   const auto outcomes_a = apply_all(*a, commands, 1000);
   const auto outcomes_b = apply_all(*b, commands, 1000);
   const auto outcomes_c = apply_all(*c, commands, 7);
+  const auto outcomes_d = apply_all(*d, commands, 1000);
   CHECK(outcomes_a == outcomes_b);
   CHECK(outcomes_a == outcomes_c);
+  CHECK(outcomes_a == outcomes_d);
   const auto events_a = raw_events(*a);
   CHECK(events_a.size() == a->head().ledger.next_seq - 1);
   CHECK(events_a == raw_events(*b));
   CHECK(events_a == raw_events(*c));
+  CHECK(events_a == raw_events(*d));
   CHECK(a->head() == b->head());
   CHECK(a->head() == c->head());
+  CHECK(a->head() == d->head());
   CHECK(all_accounts(*a) == all_accounts(*c));
 }
 
