@@ -134,8 +134,8 @@ struct Engine::Decided {
   // Spent once decide_batch() returns: only head() may be read after that
   // (its account slots point at resident cells, which a cut may free).
   ledger::WorkingSet state;
-  // The decided events: only while a command is decided, or the whole
-  // batch for an inline history index (decide_batch).
+  // The decided events not sealed yet (a round: decide_batch), or all of
+  // the batch's when the caller keeps them (for an inline history index).
   std::vector<ledger::Event> events;
   std::vector<MetaPut> meta;
   BatchResult result;
@@ -514,7 +514,7 @@ Status Engine::catch_up_projections() {
   std::deque<std::pair<ledger::Sequence, std::string>> logged;  // Read, not yet compared.
   const auto run = [&]() -> Status {
     if (commands.empty()) return Status::ok();
-    Result<std::unique_ptr<Decided>> decided = decide_batch(commands, {});
+    Result<std::unique_ptr<Decided>> decided = decide_batch(commands, {}, false);
     if (!decided.is_ok()) return decided.status();
     commands.clear();
     // Sealed (by decide_batch) and chained as the live path does (the same
@@ -1010,7 +1010,7 @@ class Engine::Writer {
 };
 
 Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
-    std::span<const ledger::Command> commands, std::span<const MetaPut> meta) {
+    std::span<const ledger::Command> commands, std::span<const MetaPut> meta, bool keep_events) {
   LF_ASSERT(!commands.empty());
   auto phase = Clock::now();
   auto batch = std::make_unique<Decided>(decided_head_);
@@ -1028,13 +1028,13 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   result.first_seq = decided_head_.next_seq;
   result.outcomes.reserve(commands.size());
   batch->block.clear();
-  // Each command's events are sealed as soon as it is decided, while they
-  // are still in the core's cache, and then dropped unless an inline history
-  // index needs them (apply() only): a batch's events are megabytes, and
-  // building them all, then sealing them all, then freeing them all went
-  // three times through memory the cache no longer held.
-  const bool keep_events = options_.history_index_inline;
+  // Events are sealed in rounds of about seal_events_per_round as their
+  // commands are decided, while they are still in the core's cache, and
+  // then dropped unless the caller keeps them: a batch's events are
+  // megabytes, and building them all, then sealing them all, then freeing
+  // them all went three times through memory the cache no longer held.
   std::vector<ledger::Event>& events = batch->events;
+  events.reserve(keep_events ? commands.size() : 2 * seal_events_per_round);
   std::uint64_t event_count = 0;
   std::size_t unsealed_from = 0;
   const auto seal_decided = [&] {
@@ -1131,6 +1131,8 @@ Status Engine::write_decided(Decided& decided) {
     batch.Put(events_, event_key(result.first_seq), decided.block.finish());
   }
   HistoryBatch history;
+  // Inline indexing needs every event of the batch (decide_batch kept them).
+  LF_ASSERT(!index_inline || events.size() == decided.block.count());
   if (index_inline) {
     for (const ledger::Event& event : events) history.add(event);
   }
@@ -1241,7 +1243,9 @@ Result<BatchResult> Engine::apply(std::span<const ledger::Command> commands,
     return empty;
   }
   start_from_committed_head();
-  Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
+  // Indexing history inline reads the batch's events when it is written.
+  Result<std::unique_ptr<Decided>> decided =
+      decide_batch(commands, meta, options_.history_index_inline);
   if (!decided.is_ok()) return decided.status();
   maybe_flush_with(**decided);
   LF_RETURN_IF_ERROR(write_decided(**decided));
@@ -1262,7 +1266,7 @@ Status Engine::submit(std::span<const ledger::Command> commands, std::span<const
     return Status::invalid_argument("submit() does not index history inline; use apply()");
   }
   if (in_flight_.empty()) start_from_committed_head();  // The writer is idle: no race.
-  Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta);
+  Result<std::unique_ptr<Decided>> decided = decide_batch(commands, meta, false);
   if (!decided.is_ok()) return decided.status();  // Nothing of it is anywhere.
   maybe_flush_with(**decided);
   if (writer_ == nullptr) writer_ = std::make_unique<Writer>(*this);

@@ -177,8 +177,9 @@ struct ApplyStats {
   std::uint64_t decide_ns = 0;
   // Events chained (SHA-256 of each), projections and the write batch
   // encoded (writer thread). Since session 11, decide_ns includes encoding
-  // and sealing the events (each as its command is decided) and encode_ns
-  // includes chaining them; before, both were a seal phase of their own.
+  // and sealing the events (in rounds, as their commands are decided) and
+  // encode_ns includes chaining them; before, both were a seal phase of
+  // their own.
   std::uint64_t encode_ns = 0;
   std::uint64_t write_ns = 0;  // RocksDB write, WAL sync included.
   // CPU time of the writer thread (submit() only; apply() writes on the
@@ -401,11 +402,14 @@ class Engine {
   // projections_flush_events_max).
   std::uint64_t flush_events_max() const;
   class Writer;
+  // Prefetches, decides and seals a batch (deciding thread); keeps its
+  // events in Decided::events when `keep_events`, else drops them once
+  // sealed.
   Result<std::unique_ptr<Decided>> decide_batch(std::span<const ledger::Command> commands,
-                                                std::span<const MetaPut> meta);
+                                                std::span<const MetaPut> meta, bool keep_events);
   // Encodes and seals one of a batch's events, number `seq`, into its block,
-  // its hashes left for chain_events (deciding thread, as each command is
-  // decided).
+  // its hashes left for chain_events (deciding thread, in rounds as the
+  // batch's commands are decided).
   void seal_event(Decided& batch, const ledger::Event& event, ledger::Sequence seq);
   // Chains a sealed batch's events after `prev_hash` and sets its chain head
   // (on the writer thread when pipelined, since session 11: SHA-256 of every

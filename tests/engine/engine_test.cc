@@ -157,6 +157,25 @@ TEST_CASE("the same input gives byte-identical logs, whatever the batching") {
   CHECK(a->head() == b->head());
   CHECK(a->head() == c->head());
   CHECK(a->head() == d->head());
+  // d indexed every event as it wrote it (read before history() would
+  // catch up), and indexed each account's events as a's catch-up does.
+  auto indexed = d->meta(engine::meta_history_indexed_key);
+  REQUIRE(indexed.is_ok());
+  REQUIRE(indexed->has_value());
+  CHECK(**indexed == engine::u64be_value(d->head().ledger.next_seq - 1));
+  const auto accounts = all_accounts(*a);
+  REQUIRE(accounts.size() >= 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    auto from_a = a->history(accounts[i].id, 1000);
+    auto from_d = d->history(accounts[i].id, 1000);
+    REQUIRE(from_a.is_ok());
+    REQUIRE(from_d.is_ok());
+    CHECK_FALSE(from_d->entries.empty());
+    REQUIRE(from_a->entries.size() == from_d->entries.size());
+    for (std::size_t e = 0; e < from_a->entries.size(); ++e) {
+      CHECK(from_a->entries[e].seq == from_d->entries[e].seq);
+    }
+  }
   CHECK(all_accounts(*a) == all_accounts(*c));
 }
 
