@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/keys.h"
 #include "engine/process_memory.h"
 #include "ledger/assert.h"
 
@@ -112,17 +113,18 @@ double baseline_puts_per_s(const Config& config) {
   std::mt19937_64 rng(7);
   std::string value(baseline_value_bytes, '\0');
   rocksdb::WriteBatch batch;
+  std::string key;
   const auto start = Clock::now();
   for (std::size_t done = 0; done < baseline_entries; done += baseline_batch_entries) {
     batch.Clear();
     for (std::size_t i = done; i < done + baseline_batch_entries; ++i) {
-      char key[16] = {};
-      for (int b = 0; b < 8; ++b) key[8 + b] = static_cast<char>(i >> (8 * (7 - b)));
+      key.assign(8, '\0');
+      lf::engine::put_u64be(key, i);
       for (std::size_t v = 0; v < value.size(); v += 8) {
         const std::uint64_t r = rng();
         std::memcpy(value.data() + v, &r, std::min<std::size_t>(8, value.size() - v));
       }
-      batch.Put(rocksdb::Slice(key, sizeof key), value);
+      batch.Put(key, value);
     }
     const rocksdb::Status written = db->Write(write_options, &batch);
     if (!written.ok()) {

@@ -1035,13 +1035,9 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   // them all went three times through memory the cache no longer held.
   std::vector<ledger::Event>& events = batch->events;
   events.reserve(keep_events ? commands.size() : 2 * seal_events_per_round);
-  std::uint64_t event_count = 0;
   std::size_t unsealed_from = 0;
   const auto seal_decided = [&] {
-    for (std::size_t i = unsealed_from; i < events.size(); ++i) {
-      seal_event(*batch, events[i], result.first_seq + event_count);
-      ++event_count;
-    }
+    for (std::size_t i = unsealed_from; i < events.size(); ++i) seal_event(*batch, events[i]);
     if (!keep_events) events.clear();
     unsealed_from = events.size();
   };
@@ -1051,8 +1047,8 @@ Result<std::unique_ptr<Engine::Decided>> Engine::decide_batch(
   }
   seal_decided();
   result.next_seq = state.head().next_seq;
+  const std::uint64_t event_count = batch->block.count();
   LF_ASSERT(result.next_seq == result.first_seq + event_count);
-  LF_ASSERT(batch->block.count() == event_count);
   batch->meta.assign(meta.begin(), meta.end());
   batch->commands = commands.size();
   // The batch's writes become the engine's unflushed state now, before they
@@ -1161,8 +1157,9 @@ Status Engine::write_decided(Decided& decided) {
 // Encodes and seals one decided event into its batch's block on the
 // deciding thread (since session 8, when the writer was the slower of the
 // two threads), its hashes left for chain_events().
-void Engine::seal_event(Decided& decided, const ledger::Event& event, ledger::Sequence seq) {
-  LF_ASSERT(event.seq == seq);
+void Engine::seal_event(Decided& decided, const ledger::Event& event) {
+  // In order: the block holds the batch's events before this one.
+  LF_ASSERT(event.seq == decided.result.first_seq + decided.block.count());
   LF_ASSERT(ledger::postings_balance(event.postings));  // Double entry, before writing.
   codec::SealedLayout layout;
   const std::string_view sealed = encoder_.seal_unchained(event, event_schema_version_, layout);

@@ -407,10 +407,10 @@ class Engine {
   // sealed.
   Result<std::unique_ptr<Decided>> decide_batch(std::span<const ledger::Command> commands,
                                                 std::span<const MetaPut> meta, bool keep_events);
-  // Encodes and seals one of a batch's events, number `seq`, into its block,
-  // its hashes left for chain_events (deciding thread, in rounds as the
-  // batch's commands are decided).
-  void seal_event(Decided& batch, const ledger::Event& event, ledger::Sequence seq);
+  // Encodes and seals the batch's next event into its block, its hashes
+  // left for chain_events (deciding thread, in rounds as the batch's
+  // commands are decided).
+  void seal_event(Decided& batch, const ledger::Event& event);
   // Chains a sealed batch's events after `prev_hash` and sets its chain head
   // (on the writer thread when pipelined, since session 11: SHA-256 of every
   // event's bytes was a tenth of the deciding thread, then the limit of

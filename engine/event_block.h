@@ -34,19 +34,12 @@ class EventBlockWriter {
     unchained_.clear();
   }
   // Appends a sealed, chained event.
-  void add(std::string_view sealed) {
-    put_u32be(bytes_, static_cast<std::uint32_t>(sealed.size()));
-    bytes_.append(sealed);
-    ++count_;
-  }
+  void add(std::string_view sealed) { append(sealed); }
   // Appends a sealed event whose hashes are still to be filled in, laid out
   // as `layout` (from seal_unchained).
   void add_unchained(std::string_view sealed, const codec::SealedLayout& layout) {
     LF_ASSERT(layout.sealed_size == sealed.size());
-    put_u32be(bytes_, static_cast<std::uint32_t>(sealed.size()));
-    unchained_.push_back({bytes_.size(), layout});
-    bytes_.append(sealed);
-    ++count_;
+    unchained_.push_back({append(sealed), layout});
   }
   // Chains the events added since the last chain() after `prev_hash`, in
   // order, and returns the hash of the last one (`prev_hash` when none).
@@ -72,6 +65,15 @@ class EventBlockWriter {
   }
 
  private:
+  // Frames `sealed` onto the block; returns where its bytes start.
+  std::size_t append(std::string_view sealed) {
+    put_u32be(bytes_, static_cast<std::uint32_t>(sealed.size()));
+    const std::size_t at = bytes_.size();
+    bytes_.append(sealed);
+    ++count_;
+    return at;
+  }
+
   struct Unchained {
     std::size_t at;  // Where the sealed event starts in bytes_.
     codec::SealedLayout layout;
